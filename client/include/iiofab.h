@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libiiofab: stream samples of a remote Linux IIO converter over RDMA.
+ *
+ * The one public header of the client library. Conventions:
+ * - every object is opaque and belongs to the context that created it;
+ * - every int function returns >= 0 on success or a negative errno value
+ *   (iiofab_strerror() turns it into text); errno is never the channel;
+ * - the library never prints and never exits: it reports through the log
+ *   callback given in struct iiofab_params;
+ * - no global state: a context and everything under it is used by one thread
+ *   at a time; distinct contexts are independent;
+ * - every wait is bounded by a timeout, and a server that goes away makes
+ *   every call return an error (-ECONNRESET, -ETIMEDOUT, -EIO) instead of
+ *   blocking.
+ */
+#ifndef IIOFAB_H
+#define IIOFAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IIOFAB_VERSION_MAJOR 0
+#define IIOFAB_VERSION_MINOR 1
+
+/* Used when iiofab_params leaves a timeout at 0. */
+#define IIOFAB_DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define IIOFAB_DEFAULT_OP_TIMEOUT_MS 5000
+
+struct iiofab_ctx;
+struct iiofab_device;
+struct iiofab_channel;
+struct iiofab_stream;
+
+enum iiofab_log_level {
+	IIOFAB_LOG_NONE = 0,
+	IIOFAB_LOG_ERROR = 1,
+	IIOFAB_LOG_WARNING = 2,
+	IIOFAB_LOG_INFO = 3,
+	IIOFAB_LOG_DEBUG = 4,
+};
+
+/* msg is one line without a trailing newline, valid during the call only. */
+typedef void (*iiofab_log_fn)(void *user_data, enum iiofab_log_level level,
+			      const char *msg);
+
+/*
+ * Connection parameters. Zero-initialise, then set what you need: a NULL
+ * params pointer or zero fields mean "no key, default timeouts, no logging".
+ */
+struct iiofab_params {
+	/* Pre-shared key (raw bytes); NULL/0 connects without authentication,
+	 * which a server only accepts when started with --insecure. With a key
+	 * the server must prove it too, or the connection is refused. */
+	const void *psk;
+	size_t psk_len;
+	/* Address/route resolution plus connection establishment, and every
+	 * later request/reply round trip. 0 = the defaults above. */
+	unsigned int connect_timeout_ms;
+	unsigned int op_timeout_ms;
+	/* Messages up to and including log_level go to log_fn. */
+	iiofab_log_fn log_fn;
+	enum iiofab_log_level log_level;
+	void *user_data;
+	/* Reported to the server in HELLO; NULL = "libiiofab". */
+	const char *client_name;
+};
+
+/* ---- context --------------------------------------------------------- */
+
+/*
+ * Connects to "rdma://host[:port]", authenticates and loads the device
+ * table (so the device/channel getters below never fail or block).
+ */
+int iiofab_connect(const char *uri, const struct iiofab_params *params,
+		   struct iiofab_ctx **out);
+/* Closes any open stream, disconnects, frees. Accepts NULL. */
+void iiofab_disconnect(struct iiofab_ctx *ctx);
+
+/* Text for a negative (or positive) errno value; never NULL. */
+const char *iiofab_strerror(int err);
+
+/* Library version as "major.minor.patch". */
+const char *iiofab_version(void);
+
+void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx);
+
+/* Server counters (STATS): cb is called once per counter, in server order;
+ * a non-zero return from cb stops the walk and is returned. reg_path receives
+ * the server's registration path text ("memfd", "dmabuf", ...). */
+typedef int (*iiofab_stat_fn)(void *user_data, const char *key, uint64_t value);
+int iiofab_ctx_get_server_stats(struct iiofab_ctx *ctx, iiofab_stat_fn cb,
+				void *user_data, char *reg_path,
+				size_t reg_path_len);
+
+/* ---- devices --------------------------------------------------------- */
+
+enum iiofab_device_kind {
+	IIOFAB_DEVICE_INPUT = 0,	/* ADC */
+	IIOFAB_DEVICE_OUTPUT = 1,	/* DAC */
+	IIOFAB_DEVICE_OTHER = 2,
+};
+
+unsigned int iiofab_ctx_get_devices_count(const struct iiofab_ctx *ctx);
+const struct iiofab_device *iiofab_ctx_get_device(const struct iiofab_ctx *ctx,
+						  unsigned int index);
+/* Matches the id ("iio:device0"), then the name, then the label. */
+const struct iiofab_device *iiofab_ctx_find_device(const struct iiofab_ctx *ctx,
+						   const char *name);
+
+const char *iiofab_device_get_id(const struct iiofab_device *dev);
+const char *iiofab_device_get_name(const struct iiofab_device *dev);
+const char *iiofab_device_get_label(const struct iiofab_device *dev);
+enum iiofab_device_kind iiofab_device_get_kind(const struct iiofab_device *dev);
+
+unsigned int iiofab_device_get_channels_count(const struct iiofab_device *dev);
+const struct iiofab_channel *
+iiofab_device_get_channel(const struct iiofab_device *dev, unsigned int index);
+/* Matches the id ("voltage0"), then the name, among channels of the given
+ * direction. */
+const struct iiofab_channel *
+iiofab_device_find_channel(const struct iiofab_device *dev, const char *name,
+			   bool output);
+
+unsigned int iiofab_device_get_attrs_count(const struct iiofab_device *dev);
+const char *iiofab_device_get_attr(const struct iiofab_device *dev,
+				   unsigned int index);
+const char *iiofab_device_find_attr(const struct iiofab_device *dev,
+				    const char *name);
+unsigned int
+iiofab_device_get_buffer_attrs_count(const struct iiofab_device *dev);
+const char *iiofab_device_get_buffer_attr(const struct iiofab_device *dev,
+					  unsigned int index);
+const char *iiofab_device_find_buffer_attr(const struct iiofab_device *dev,
+					   const char *name);
+
+/*
+ * Attribute access, one round trip each. Reads copy the value (NUL
+ * terminated, truncated to fit) into buf and return its full length; writes
+ * return 0. Attribute names need not be in the cached tables.
+ */
+int iiofab_device_attr_read(const struct iiofab_device *dev, const char *attr,
+			    char *buf, size_t len);
+int iiofab_device_attr_write(const struct iiofab_device *dev, const char *attr,
+			     const char *value);
+int iiofab_device_buffer_attr_read(const struct iiofab_device *dev,
+				   const char *attr, char *buf, size_t len);
+int iiofab_device_buffer_attr_write(const struct iiofab_device *dev,
+				    const char *attr, const char *value);
+
+/* ---- channels -------------------------------------------------------- */
+
+/* Sample layout in a scan, as IIO's scan_type. */
+struct iiofab_data_format {
+	unsigned int bits;		/* significant bits */
+	unsigned int storage_bits;	/* bits the sample occupies in a scan */
+	unsigned int shift;		/* right shift before masking */
+	bool is_signed;
+	bool big_endian;
+};
+
+const struct iiofab_device *
+iiofab_channel_get_device(const struct iiofab_channel *ch);
+const char *iiofab_channel_get_id(const struct iiofab_channel *ch);
+const char *iiofab_channel_get_name(const struct iiofab_channel *ch);
+bool iiofab_channel_is_output(const struct iiofab_channel *ch);
+/* Scan index, or -1 when the channel cannot be streamed. */
+int iiofab_channel_get_scan_index(const struct iiofab_channel *ch);
+const struct iiofab_data_format *
+iiofab_channel_get_format(const struct iiofab_channel *ch);
+
+unsigned int iiofab_channel_get_attrs_count(const struct iiofab_channel *ch);
+const char *iiofab_channel_get_attr(const struct iiofab_channel *ch,
+				    unsigned int index);
+const char *iiofab_channel_find_attr(const struct iiofab_channel *ch,
+				     const char *name);
+int iiofab_channel_attr_read(const struct iiofab_channel *ch, const char *attr,
+			     char *buf, size_t len);
+int iiofab_channel_attr_write(const struct iiofab_channel *ch,
+			      const char *attr, const char *value);
+
+/* ---- ADC streams ----------------------------------------------------- */
+
+/*
+ * One block of samples as delivered to the application. data points into the
+ * stream's registered landing buffer (no copy after the wire) and stays valid
+ * until iiofab_block_release(). Samples are interleaved scans of the enabled
+ * channels in scan-index order, in the converter's own format.
+ */
+struct iiofab_block {
+	const void *data;
+	size_t bytes;
+	uint64_t seq;		/* per-stream block sequence number, from 0 */
+	uint64_t timestamp_ns;	/* CLOCK_REALTIME on the board at completion */
+	uint64_t first_sample;	/* scan index of data's first scan */
+	size_t samples;		/* scans in this block */
+	/* Scans lost between the previous delivered block and this one (for
+	 * the first block: since the stream started). */
+	uint64_t lost_samples;
+};
+
+struct iiofab_stream_stats {
+	uint64_t blocks;		/* delivered */
+	uint64_t samples;		/* delivered scans */
+	uint64_t bytes;			/* delivered bytes */
+	uint64_t lost_samples;		/* sum of lost_samples delivered so far */
+	uint64_t torn_blocks;		/* read but overwritten: discarded */
+	uint64_t stale_blocks;		/* reclaimed by the server before read */
+	uint64_t reads;			/* RDMA READs of blocks completed */
+	uint64_t releases_sent;		/* RELEASE messages */
+};
+
+/*
+ * Opens an ADC stream on dev. channels is a NULL-terminated list of channel
+ * ids or names (NULL = every scannable input channel). block_size is in bytes,
+ * a multiple of the page size and of the scan size; block_count is 1..256.
+ * At most one stream per context. The stream is idle until started.
+ */
+int iiofab_stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		       const char *const *channels, size_t block_size,
+		       unsigned int block_count, struct iiofab_stream **out);
+/* The same with a mask of scan indices (bit n = scan index n). */
+int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
+			    const struct iiofab_device *dev,
+			    uint64_t channel_mask, size_t block_size,
+			    unsigned int block_count,
+			    struct iiofab_stream **out);
+int iiofab_stream_start(struct iiofab_stream *stream);
+/* Stops and closes the stream; blocks still held become invalid. NULL ok. */
+void iiofab_stream_close(struct iiofab_stream *stream);
+
+/*
+ * Waits up to timeout_ms (0 = do not wait, < 0 = the context's op timeout)
+ * for the next block. Returns 0 and sets *out, -EAGAIN when nothing arrived
+ * in time with timeout 0, -ETIMEDOUT after a longer wait, or another error
+ * when the stream or the connection failed. Blocks come in sequence order.
+ */
+int iiofab_stream_next(struct iiofab_stream *stream, int timeout_ms,
+		       struct iiofab_block **out);
+/* Gives the block's landing slot back so the library can read into it. */
+int iiofab_block_release(struct iiofab_stream *stream,
+			 struct iiofab_block *block);
+
+/*
+ * A file descriptor that becomes readable when iiofab_stream_next() may make
+ * progress (completions or connection events). Poll it, then call
+ * iiofab_stream_next() with timeout 0 until -EAGAIN. Owned by the context.
+ */
+int iiofab_stream_fd(const struct iiofab_stream *stream);
+
+size_t iiofab_stream_get_scan_bytes(const struct iiofab_stream *stream);
+size_t iiofab_stream_get_block_size(const struct iiofab_stream *stream);
+unsigned int iiofab_stream_get_block_count(const struct iiofab_stream *stream);
+unsigned int iiofab_stream_get_channels_count(const struct iiofab_stream *stream);
+/* Enabled channels in scan order. */
+const struct iiofab_channel *
+iiofab_stream_get_channel(const struct iiofab_stream *stream,
+			  unsigned int index);
+/* Server registration path for this stream's memory: "dmabuf" or "memfd". */
+const char *iiofab_stream_get_reg_path(const struct iiofab_stream *stream);
+int iiofab_stream_stats(const struct iiofab_stream *stream,
+			struct iiofab_stream_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IIOFAB_H */

@@ -1,0 +1,744 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ADC streams: READY notifications become RDMA READs of the block into a
+ * landing slot, followed on the same QP by a READ of the block's generation
+ * word (RC executes them in order, so a generation that still matches READY
+ * proves the block was not reclaimed while we read it).
+ *
+ * A verified block is released to the server at once, not when the
+ * application releases it: its data already sits in our landing buffer, and
+ * giving the board block back early keeps the converter's queue full. The
+ * application's release only frees the landing slot. A slow application
+ * therefore runs out of landing slots, READYs wait, the server reclaims the
+ * oldest block and the gap shows up as lost samples, as the protocol wants.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <iiofab/loss.h>
+
+#include "priv.h"
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_READING,
+	SLOT_QUEUED,	/* verified, waiting for iiofab_stream_next() */
+	SLOT_HELD,	/* owned by the application */
+};
+
+struct slot {
+	struct iiofab_block blk;	/* what the application sees */
+	enum slot_state state;
+	struct iiofab_wire_ready_entry ready;
+};
+
+struct pending {
+	struct iiofab_wire_ready_entry e;
+	bool stale;	/* a newer READY for the same block arrived */
+};
+
+struct iiofab_stream {
+	struct iiofab_ctx *ctx;
+	const struct iiofab_device *dev;
+	uint32_t id;
+	size_t block_size;
+	unsigned int block_count;
+	size_t scan_bytes;
+	uint8_t reg_path;
+	uint64_t gen_addr;
+	uint32_t gen_rkey;
+	struct iiofab_wire_block remote[IIOFAB_WIRE_MAX_BLOCKS];
+	unsigned int n_channels;
+	const struct iiofab_channel *channels[IIOFAB_WIRE_MAX_CHANNELS];
+
+	uint8_t *landing;
+	struct ibv_mr *landing_mr;
+	uint64_t *gens;
+	struct ibv_mr *gens_mr;
+	struct slot *slots;
+	uint32_t *free_slots;
+	unsigned int n_free;
+
+	/* READY entries not yet read, oldest first. */
+	struct pending *pend;
+	unsigned int pend_cap, pend_head, pend_count;
+	/* Landing slots in READ order; completions arrive in this order. */
+	uint32_t *reading;
+	unsigned int rd_head, rd_count;
+	/* Verified slots in sequence order. */
+	uint32_t *queue;
+	unsigned int q_head, q_count;
+
+	struct iiofab_wire_release_entry *rel;
+	unsigned int n_rel, rel_cap;
+
+	bool started;
+	bool closing;
+	int err;
+	struct iiofab_loss loss;
+	struct iiofab_stream_stats stats;
+	struct iiofab_msg_ready ready_msg;	/* decode scratch */
+	struct iiofab_msg_release rel_msg;	/* encode scratch */
+};
+
+/* ---- notifications ------------------------------------------------------ */
+
+/*
+ * A READY never read because the server reclaimed its block first. The loss
+ * accounting learns of it as a gap at the next delivered block: telling it
+ * now would put it ahead of READs still in flight for older blocks.
+ */
+static void stale(struct iiofab_stream *s)
+{
+	s->stats.stale_blocks++;
+}
+
+static void pend_push(struct iiofab_stream *s,
+		      const struct iiofab_wire_ready_entry *e)
+{
+	struct pending *p;
+
+	for (unsigned int i = 0; i < s->pend_count; i++) {
+		p = &s->pend[(s->pend_head + i) % s->pend_cap];
+		if (!p->stale && p->e.block == e->block)
+			p->stale = true;
+	}
+	if (s->pend_count == s->pend_cap) {
+		/* The oldest one is certainly reclaimed by now. */
+		stale(s);
+		s->pend_head = (s->pend_head + 1) % s->pend_cap;
+		s->pend_count--;
+	}
+	p = &s->pend[(s->pend_head + s->pend_count) % s->pend_cap];
+	p->e = *e;
+	p->stale = false;
+	s->pend_count++;
+}
+
+void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
+{
+	struct iiofab_wire_hdr h;
+	int ret;
+
+	ret = iiofab_wire_decode_hdr(msg, len, &h);
+	if (!ret)
+		ret = iiofab_wire_decode_ready((const uint8_t *)msg +
+					       IIOFAB_WIRE_HDR_SIZE,
+					       h.body_length, &s->ready_msg);
+	if (ret) {
+		ctx_log(s->ctx, IIOFAB_LOG_WARNING, "malformed READY: %s",
+			iiofab_strerror(ret));
+		return;
+	}
+	if (s->ready_msg.stream_id != s->id)
+		return;
+	for (unsigned int i = 0; i < s->ready_msg.count; i++) {
+		const struct iiofab_wire_ready_entry *e = &s->ready_msg.entries[i];
+
+		if (e->block >= s->block_count ||
+		    e->bytes_used > s->block_size || e->bytes_used == 0) {
+			ctx_log(s->ctx, IIOFAB_LOG_WARNING,
+				"READY for bad block %u (%u bytes)", e->block,
+				e->bytes_used);
+			continue;
+		}
+		pend_push(s, e);
+	}
+}
+
+void stream_on_event_msg(struct iiofab_stream *s, const void *msg, size_t len)
+{
+	struct iiofab_wire_hdr h;
+	struct iiofab_msg_stream_event ev;
+	int ret;
+
+	ret = iiofab_wire_decode_hdr(msg, len, &h);
+	if (!ret)
+		ret = iiofab_wire_decode_stream_event((const uint8_t *)msg +
+						      IIOFAB_WIRE_HDR_SIZE,
+						      h.body_length, &ev);
+	if (ret || ev.stream_id != s->id)
+		return;
+	switch (ev.event) {
+	case IIOFAB_WIRE_EVENT_STOPPED:
+		ctx_log(s->ctx, IIOFAB_LOG_ERROR, "the server stopped the stream");
+		if (!s->err)
+			s->err = -EPIPE;
+		break;
+	case IIOFAB_WIRE_EVENT_ERROR:
+		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+			"stream error on the server (%lld)", (long long)(int64_t)ev.value);
+		if (!s->err)
+			s->err = -EIO;
+		break;
+	default:
+		ctx_log(s->ctx, IIOFAB_LOG_DEBUG, "stream event %u value %llu",
+			ev.event, (unsigned long long)ev.value);
+		break;
+	}
+}
+
+/* ---- data path ----------------------------------------------------------- */
+
+static int post_read(struct iiofab_stream *s, uint32_t slot,
+		     const struct iiofab_wire_ready_entry *e)
+{
+	struct ibv_sge data_sge = {
+		.addr = (uintptr_t)(s->landing + (size_t)slot * s->block_size),
+		.length = e->bytes_used,
+		.lkey = s->landing_mr->lkey,
+	};
+	struct ibv_sge gen_sge = {
+		.addr = (uintptr_t)&s->gens[slot],
+		.length = sizeof(uint64_t),
+		.lkey = s->gens_mr->lkey,
+	};
+	struct ibv_send_wr gen_wr = {
+		.wr_id = WR_ID(WR_READ_GEN, slot),
+		.sg_list = &gen_sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_RDMA_READ,
+		.send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = {
+			.remote_addr = s->gen_addr + 8ull * e->block,
+			.rkey = s->gen_rkey,
+		},
+	};
+	struct ibv_send_wr data_wr = {
+		.wr_id = WR_ID(WR_READ_DATA, slot),
+		.next = &gen_wr,
+		.sg_list = &data_sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_RDMA_READ,
+		.wr.rdma = {
+			.remote_addr = s->remote[e->block].addr,
+			.rkey = s->remote[e->block].rkey,
+		},
+	};
+
+	s->gens[slot] = ~e->generation;
+	return conn_post_send_wr(s->ctx, &data_wr, 2);
+}
+
+static void post_reads(struct iiofab_stream *s)
+{
+	while (s->pend_count && s->n_free && !s->closing) {
+		struct pending *p = &s->pend[s->pend_head];
+		struct slot *sl;
+		uint32_t slot;
+
+		s->pend_head = (s->pend_head + 1) % s->pend_cap;
+		s->pend_count--;
+		if (p->stale) {
+			stale(s);
+			continue;
+		}
+		slot = s->free_slots[--s->n_free];
+		sl = &s->slots[slot];
+		sl->ready = p->e;
+		sl->state = SLOT_READING;
+		if (post_read(s, slot, &p->e)) {
+			sl->state = SLOT_FREE;
+			s->free_slots[s->n_free++] = slot;
+			return;
+		}
+		s->reading[(s->rd_head + s->rd_count) % s->block_count] = slot;
+		s->rd_count++;
+	}
+}
+
+static void flush_releases(struct iiofab_stream *s)
+{
+	struct iiofab_ctx *ctx = s->ctx;
+	struct iiofab_msg_release *r = &s->rel_msg;
+	unsigned int n;
+	uint32_t slot;
+	uint8_t *buf;
+	int len;
+
+	if (!s->n_rel || !conn_try_get_send(ctx, &slot, &buf))
+		return;
+	n = s->n_rel < IIOFAB_WIRE_MAX_RELEASE ? s->n_rel : IIOFAB_WIRE_MAX_RELEASE;
+	r->stream_id = s->id;
+	r->count = (uint16_t)n;
+	memcpy(r->entries, s->rel, n * sizeof(*r->entries));
+	len = iiofab_wire_encode_release(buf, CTL_MSG_SIZE, 0, r);
+	if (len < 0) {
+		conn_put_send(ctx, slot);
+		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot encode RELEASE: %s",
+			iiofab_strerror(len));
+		s->err = len;
+		return;
+	}
+	if (conn_send(ctx, slot, (size_t)len))
+		return;
+	memmove(s->rel, s->rel + n, (s->n_rel - n) * sizeof(*s->rel));
+	s->n_rel -= n;
+	s->stats.releases_sent++;
+}
+
+void stream_on_idle(struct iiofab_stream *s)
+{
+	post_reads(s);
+	flush_releases(s);
+}
+
+static void slot_free(struct iiofab_stream *s, uint32_t slot)
+{
+	s->slots[slot].state = SLOT_FREE;
+	s->free_slots[s->n_free++] = slot;
+}
+
+static void add_release(struct iiofab_stream *s,
+			const struct iiofab_wire_ready_entry *e)
+{
+	if (s->n_rel == s->rel_cap) {
+		/* Cannot happen while sends complete; if it did, the server
+		 * reclaims the block itself. */
+		memmove(s->rel, s->rel + 1, (s->n_rel - 1) * sizeof(*s->rel));
+		s->n_rel--;
+	}
+	s->rel[s->n_rel].block = e->block;
+	s->rel[s->n_rel].generation = e->generation;
+	s->n_rel++;
+}
+
+void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
+{
+	struct slot *sl = &s->slots[slot];
+	const struct iiofab_wire_ready_entry *e = &sl->ready;
+	uint64_t samples, lost;
+
+	if (!s->rd_count || s->reading[s->rd_head] != slot) {
+		/* RC completes in order; anything else is a library bug. */
+		ctx_log(s->ctx, IIOFAB_LOG_ERROR, "READ completion out of order");
+		s->err = -EPROTO;
+	} else {
+		s->rd_head = (s->rd_head + 1) % s->block_count;
+		s->rd_count--;
+	}
+	s->stats.reads++;
+	if (iiofab_loss_block_scans(e->bytes_used, (uint16_t)s->scan_bytes,
+				    &samples)) {
+		ctx_log(s->ctx, IIOFAB_LOG_WARNING,
+			"block %u holds %u bytes, not whole scans", e->block,
+			e->bytes_used);
+		samples = e->bytes_used / s->scan_bytes;
+	}
+	if (s->gens[slot] != e->generation) {
+		/* Reclaimed while we read: the data may be torn. */
+		s->stats.torn_blocks++;
+		iiofab_loss_torn(&s->loss, e, samples);
+		slot_free(s, slot);
+		return;
+	}
+	add_release(s, e);
+	if (s->closing) {
+		slot_free(s, slot);
+		return;
+	}
+	if (iiofab_loss_deliver(&s->loss, e, samples, &lost)) {
+		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+			"READY seq %llu at sample %llu goes backwards",
+			(unsigned long long)e->seq,
+			(unsigned long long)e->first_sample);
+		s->err = -EPROTO;
+		slot_free(s, slot);
+		return;
+	}
+	sl->blk.data = s->landing + (size_t)slot * s->block_size;
+	sl->blk.bytes = e->bytes_used;
+	sl->blk.seq = e->seq;
+	sl->blk.timestamp_ns = e->timestamp_ns;
+	sl->blk.first_sample = e->first_sample;
+	sl->blk.samples = (size_t)samples;
+	sl->blk.lost_samples = lost;
+	s->stats.blocks++;
+	s->stats.samples += samples;
+	s->stats.bytes += e->bytes_used;
+	s->stats.lost_samples += lost;
+	sl->state = SLOT_QUEUED;
+	s->queue[(s->q_head + s->q_count) % s->block_count] = slot;
+	s->q_count++;
+}
+
+void stream_on_read_error(struct iiofab_stream *s, uint32_t slot)
+{
+	if (s->rd_count && s->reading[s->rd_head] == slot) {
+		s->rd_head = (s->rd_head + 1) % s->block_count;
+		s->rd_count--;
+	}
+	slot_free(s, slot);
+}
+
+/* ---- open / start / close ---------------------------------------------- */
+
+static void stream_free(struct iiofab_stream *s)
+{
+	if (s->landing_mr)
+		ibv_dereg_mr(s->landing_mr);
+	if (s->gens_mr)
+		ibv_dereg_mr(s->gens_mr);
+	free(s->landing);
+	free(s->gens);
+	free(s->slots);
+	free(s->free_slots);
+	free(s->pend);
+	free(s->reading);
+	free(s->queue);
+	free(s->rel);
+	free(s);
+}
+
+static int stream_alloc(struct iiofab_stream *s)
+{
+	struct iiofab_ctx *ctx = s->ctx;
+	size_t landing_len = s->block_size * s->block_count;
+	unsigned int n = s->block_count;
+
+	if (posix_memalign((void **)&s->landing, 4096, landing_len))
+		return -ENOMEM;
+	if (posix_memalign((void **)&s->gens, 64, n * sizeof(uint64_t)))
+		return -ENOMEM;
+	s->slots = calloc(n, sizeof(*s->slots));
+	s->free_slots = calloc(n, sizeof(*s->free_slots));
+	s->pend_cap = 2 * n + IIOFAB_WIRE_MAX_READY;
+	s->pend = calloc(s->pend_cap, sizeof(*s->pend));
+	s->reading = calloc(n, sizeof(*s->reading));
+	s->queue = calloc(n, sizeof(*s->queue));
+	s->rel_cap = 2 * n;
+	s->rel = calloc(s->rel_cap, sizeof(*s->rel));
+	if (!s->slots || !s->free_slots || !s->pend || !s->reading ||
+	    !s->queue || !s->rel)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++)
+		s->free_slots[i] = n - 1 - i;
+	s->n_free = n;
+
+	s->landing_mr = ibv_reg_mr(ctx->pd, s->landing, landing_len,
+				   IBV_ACCESS_LOCAL_WRITE);
+	if (!s->landing_mr) {
+		int err = errno ? -errno : -ENOMEM;
+
+		ctx_log(ctx, IIOFAB_LOG_ERROR,
+			"cannot register a %zu-byte landing buffer: %s "
+			"(RLIMIT_MEMLOCK?)", landing_len, iiofab_strerror(err));
+		return err;
+	}
+	s->gens_mr = ibv_reg_mr(ctx->pd, s->gens, n * sizeof(uint64_t),
+				IBV_ACCESS_LOCAL_WRITE);
+	if (!s->gens_mr)
+		return errno ? -errno : -ENOMEM;
+	return 0;
+}
+
+static int take_stream_info(struct iiofab_stream *s,
+			    const struct iiofab_msg_stream_info *si)
+{
+	if (si->block_count != s->block_count || si->block_size != s->block_size ||
+	    !si->scan_bytes || si->n_channels == 0) {
+		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+			"STREAM_INFO does not match the request (%u x %u bytes)",
+			si->block_count, si->block_size);
+		return -EPROTO;
+	}
+	s->id = si->stream_id;
+	s->scan_bytes = si->scan_bytes;
+	iiofab_loss_init(&s->loss, 0);
+	s->reg_path = si->reg_path;
+	s->gen_addr = si->gen_addr;
+	s->gen_rkey = si->gen_rkey;
+	memcpy(s->remote, si->blocks, s->block_count * sizeof(s->remote[0]));
+	s->n_channels = 0;
+	for (unsigned int i = 0; i < si->n_channels; i++) {
+		const struct iiofab_channel *ch = NULL;
+
+		for (unsigned int j = 0; j < s->dev->n_channels; j++)
+			if (!s->dev->channels[j].output &&
+			    s->dev->channels[j].scan_index == si->channels[i].scan_index)
+				ch = &s->dev->channels[j];
+		if (ch)
+			s->channels[s->n_channels++] = ch;
+	}
+	return 0;
+}
+
+static int close_remote(struct iiofab_stream *s)
+{
+	union iiofab_wire_msg *m = s->ctx->msg;
+
+	m->stream_ctl.stream_id = s->id;
+	return ctx_request_ok(s->ctx, IIOFAB_MSG_CLOSE, m, NULL);
+}
+
+int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
+			    const struct iiofab_device *dev,
+			    uint64_t channel_mask, size_t block_size,
+			    unsigned int block_count,
+			    struct iiofab_stream **out)
+{
+	struct iiofab_stream *s;
+	union iiofab_wire_msg *m = ctx->msg;
+	long page = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	*out = NULL;
+	if (ctx->err)
+		return ctx->err;
+	if (ctx->stream)
+		return -EBUSY;
+	if (!dev || dev->ctx != ctx)
+		return -EINVAL;
+	if (!channel_mask) {
+		ctx_log(ctx, IIOFAB_LOG_ERROR, "no channel enabled");
+		return -EINVAL;
+	}
+	if (block_size == 0 || block_size > UINT32_MAX ||
+	    block_size % (size_t)page) {
+		ctx_log(ctx, IIOFAB_LOG_ERROR,
+			"block size %zu is not a non-zero multiple of the page size (%ld)",
+			block_size, page);
+		return -EINVAL;
+	}
+	if (block_count == 0 || block_count > CTL_MAX_BLOCKS) {
+		ctx_log(ctx, IIOFAB_LOG_ERROR, "block count %u is not in 1..%u",
+			block_count, CTL_MAX_BLOCKS);
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->ctx = ctx;
+	s->dev = dev;
+	s->block_size = block_size;
+	s->block_count = block_count;
+	ret = stream_alloc(s);
+	if (ret)
+		goto out_free_stream;
+
+	memset(&m->open_stream, 0, sizeof(m->open_stream));
+	m->open_stream.device = iiofab_wire_str(dev->id);
+	m->open_stream.channel_mask = channel_mask;
+	m->open_stream.block_size = (uint32_t)block_size;
+	m->open_stream.block_count = block_count;
+	m->open_stream.direction = IIOFAB_WIRE_DIR_IN;
+	m->open_stream.mode = IIOFAB_WIRE_MODE_EXCLUSIVE;
+	ret = ctx_request(ctx, IIOFAB_MSG_OPEN_STREAM, m,
+			  IIOFAB_MSG_STREAM_INFO);
+	if (ret < 0)
+		goto out_free_stream;
+	ret = take_stream_info(s, &m->stream_info);
+	ctx_reply_done(ctx);
+	if (ret)
+		goto out_close_remote;
+	ctx->stream = s;
+	*out = s;
+	return 0;
+
+out_close_remote:
+	close_remote(s);
+out_free_stream:
+	stream_free(s);
+	return ret;
+}
+
+int iiofab_stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		       const char *const *channels, size_t block_size,
+		       unsigned int block_count, struct iiofab_stream **out)
+{
+	uint64_t mask = 0;
+
+	*out = NULL;
+	if (!dev)
+		return -EINVAL;
+	if (!channels) {
+		for (unsigned int i = 0; i < dev->n_channels; i++) {
+			const struct iiofab_channel *ch = &dev->channels[i];
+
+			if (!ch->output && ch->scan_index >= 0 &&
+			    ch->scan_index <= IIOFAB_WIRE_MAX_SCAN_INDEX)
+				mask |= 1ull << ch->scan_index;
+		}
+	}
+	for (unsigned int i = 0; channels && channels[i]; i++) {
+		const struct iiofab_channel *ch =
+			iiofab_device_find_channel(dev, channels[i], false);
+
+		if (!ch) {
+			ctx_log(ctx, IIOFAB_LOG_ERROR,
+				"device %s has no input channel '%s'", dev->id,
+				channels[i]);
+			return -ENOENT;
+		}
+		if (ch->scan_index < 0 ||
+		    ch->scan_index > IIOFAB_WIRE_MAX_SCAN_INDEX) {
+			ctx_log(ctx, IIOFAB_LOG_ERROR,
+				"channel '%s' cannot be streamed", channels[i]);
+			return -EINVAL;
+		}
+		mask |= 1ull << ch->scan_index;
+	}
+	return iiofab_stream_open_mask(ctx, dev, mask, block_size, block_count,
+				       out);
+}
+
+int iiofab_stream_start(struct iiofab_stream *s)
+{
+	union iiofab_wire_msg *m = s->ctx->msg;
+	int ret;
+
+	if (s->err)
+		return s->err;
+	if (s->started)
+		return 0;
+	m->stream_ctl.stream_id = s->id;
+	ret = ctx_request_ok(s->ctx, IIOFAB_MSG_START, m, NULL);
+	if (!ret)
+		s->started = true;
+	return ret;
+}
+
+static bool reads_drained(struct iiofab_ctx *ctx, void *arg)
+{
+	const struct iiofab_stream *s = arg;
+
+	return s->rd_count == 0;
+}
+
+void iiofab_stream_close(struct iiofab_stream *s)
+{
+	struct iiofab_ctx *ctx;
+
+	if (!s)
+		return;
+	ctx = s->ctx;
+	s->closing = true;
+	/* No READ may still target the landing buffer when it is freed, and
+	 * the server's MR must outlive our READs: drain before CLOSE. */
+	if (!ctx->err && s->rd_count)
+		conn_progress(ctx, ctx_deadline(ctx, -1), reads_drained, s);
+	if (!ctx->err) {
+		if (s->started) {
+			ctx->msg->stream_ctl.stream_id = s->id;
+			ctx_request_ok(ctx, IIOFAB_MSG_STOP, ctx->msg, NULL);
+		}
+		if (!ctx->err)
+			close_remote(s);
+	}
+	if (ctx->err && s->rd_count && ctx->qp_created) {
+		/* The connection is gone: force the QP to error so pending
+		 * READs flush, and wait (bounded) for their completions. */
+		struct ibv_qp_attr attr = { .qp_state = IBV_QPS_ERR };
+		int err = ctx->err;
+
+		ibv_modify_qp(ctx->id->qp, &attr, IBV_QP_STATE);
+		ctx->err = 0;
+		conn_progress(ctx, ctx_now_ms() + 1000, reads_drained, s);
+		ctx->err = err;
+	}
+	ctx->stream = NULL;
+	stream_free(s);
+}
+
+/* ---- consuming ------------------------------------------------------------ */
+
+static bool block_available(struct iiofab_ctx *ctx, void *arg)
+{
+	const struct iiofab_stream *s = arg;
+
+	return s->q_count > 0 || s->err;
+}
+
+int iiofab_stream_next(struct iiofab_stream *s, int timeout_ms,
+		       struct iiofab_block **out)
+{
+	struct slot *sl;
+	int ret;
+
+	*out = NULL;
+	if (!s->q_count) {
+		if (s->err)
+			return s->err;
+		if (!s->started)
+			return -EINVAL;
+		ret = conn_progress(s->ctx, ctx_deadline(s->ctx, timeout_ms),
+				    block_available, s);
+		if (ret)
+			return ret;
+		if (!s->q_count)
+			return s->err ? s->err : -EAGAIN;
+	}
+	sl = &s->slots[s->queue[s->q_head]];
+	s->q_head = (s->q_head + 1) % s->block_count;
+	s->q_count--;
+	sl->state = SLOT_HELD;
+	*out = &sl->blk;
+	return 0;
+}
+
+int iiofab_block_release(struct iiofab_stream *s, struct iiofab_block *block)
+{
+	struct slot *sl = (struct slot *)((char *)block - offsetof(struct slot, blk));
+	ptrdiff_t idx = sl - s->slots;
+
+	if (idx < 0 || idx >= (ptrdiff_t)s->block_count || sl->state != SLOT_HELD)
+		return -EINVAL;
+	slot_free(s, (uint32_t)idx);
+	/* Start the next READ now rather than at the next wait. */
+	if (!s->ctx->err && !s->closing)
+		post_reads(s);
+	return 0;
+}
+
+int iiofab_stream_fd(const struct iiofab_stream *s)
+{
+	return conn_event_fd(s->ctx);
+}
+
+size_t iiofab_stream_get_scan_bytes(const struct iiofab_stream *s)
+{
+	return s->scan_bytes;
+}
+
+size_t iiofab_stream_get_block_size(const struct iiofab_stream *s)
+{
+	return s->block_size;
+}
+
+unsigned int iiofab_stream_get_block_count(const struct iiofab_stream *s)
+{
+	return s->block_count;
+}
+
+unsigned int iiofab_stream_get_channels_count(const struct iiofab_stream *s)
+{
+	return s->n_channels;
+}
+
+const struct iiofab_channel *
+iiofab_stream_get_channel(const struct iiofab_stream *s, unsigned int index)
+{
+	return index < s->n_channels ? s->channels[index] : NULL;
+}
+
+const char *iiofab_stream_get_reg_path(const struct iiofab_stream *s)
+{
+	switch (s->reg_path) {
+	case IIOFAB_WIRE_REG_DMABUF:
+		return "dmabuf";
+	case IIOFAB_WIRE_REG_MEMFD:
+		return "memfd";
+	default:
+		return "unknown";
+	}
+}
+
+int iiofab_stream_stats(const struct iiofab_stream *s,
+			struct iiofab_stream_stats *stats)
+{
+	*stats = s->stats;
+	return 0;
+}

@@ -1,0 +1,1038 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iiofab: command-line client of libiiofab.
+ *
+ *   iiofab info    [OPTIONS] URI
+ *   iiofab attr    [OPTIONS] URI DEVICE [CHANNEL] ATTR [VALUE]
+ *   iiofab capture [OPTIONS] URI DEVICE (--samples N | --seconds S) -o FILE|-
+ *   iiofab stat    [OPTIONS] URI
+ *
+ * Options may appear anywhere (GNU argument permutation); "--" ends them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iiofab.h>
+
+#define EXIT_USAGE 2
+#define PSK_MAX 4096
+#define MAX_CHANNELS 64
+
+enum cmd {
+	CMD_NONE = 0,
+	CMD_INFO = 1 << 0,
+	CMD_ATTR = 1 << 1,
+	CMD_CAPTURE = 1 << 2,
+	CMD_STAT = 1 << 3,
+	CMD_ALL = CMD_INFO | CMD_ATTR | CMD_CAPTURE | CMD_STAT,
+};
+
+enum opt_id {
+	OPT_HELP = 'h',
+	OPT_VERSION = 'V',
+	OPT_VERBOSE = 'v',
+	OPT_QUIET = 'q',
+	OPT_PSK_FILE = 'k',
+	OPT_TIMEOUT = 't',
+	OPT_CHANNELS = 'c',
+	OPT_SAMPLES = 'n',
+	OPT_SECONDS = 's',
+	OPT_BLOCK_SIZE = 'b',
+	OPT_BLOCKS = 'B',
+	OPT_OUTPUT = 'o',
+	OPT_INSECURE = 256,
+	OPT_VERIFY_RAMP,
+	OPT_DELAY_MS,
+	OPT_BUFFER,
+	OPT_OUTPUT_CHANNEL,
+	OPT_NO_PROGRESS,
+};
+
+struct opts {
+	enum cmd cmd;
+	const char *psk_file;
+	bool insecure;
+	unsigned int timeout_ms;
+	int verbosity;			/* 0 normal, <0 quiet, >0 verbose */
+	const char *channels;
+	uint64_t samples;
+	double seconds;
+	size_t block_size;
+	unsigned int blocks;
+	const char *output;
+	bool verify_ramp;
+	unsigned int delay_ms;
+	bool buffer_attr;
+	bool output_channel;
+	bool no_progress;
+	int nargs;
+	char **args;
+};
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "psk-file", required_argument, NULL, OPT_PSK_FILE },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "channels", required_argument, NULL, OPT_CHANNELS },
+	{ "samples", required_argument, NULL, OPT_SAMPLES },
+	{ "seconds", required_argument, NULL, OPT_SECONDS },
+	{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
+	{ "blocks", required_argument, NULL, OPT_BLOCKS },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "verify-ramp", no_argument, NULL, OPT_VERIFY_RAMP },
+	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "buffer", no_argument, NULL, OPT_BUFFER },
+	{ "output-channel", no_argument, NULL, OPT_OUTPUT_CHANNEL },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Which subcommands accept which option. */
+static const struct {
+	int id;
+	unsigned int cmds;
+} opt_cmds[] = {
+	{ OPT_CHANNELS, CMD_CAPTURE }, { OPT_SAMPLES, CMD_CAPTURE },
+	{ OPT_SECONDS, CMD_CAPTURE }, { OPT_BLOCK_SIZE, CMD_CAPTURE },
+	{ OPT_BLOCKS, CMD_CAPTURE }, { OPT_OUTPUT, CMD_CAPTURE },
+	{ OPT_VERIFY_RAMP, CMD_CAPTURE }, { OPT_DELAY_MS, CMD_CAPTURE },
+	{ OPT_NO_PROGRESS, CMD_CAPTURE }, { OPT_BUFFER, CMD_ATTR },
+	{ OPT_OUTPUT_CHANNEL, CMD_ATTR },
+};
+
+static const char common_help[] =
+	"Common options:\n"
+	"  -k, --psk-file FILE  authenticate with the pre-shared key in FILE (its\n"
+	"                       bytes, a trailing newline ignored); the server must\n"
+	"                       prove the same key\n"
+	"      --insecure       connect without a key (the server must allow it);\n"
+	"                       the default when no --psk-file is given\n"
+	"  -t, --timeout MS     connect and request timeout (default 5000)\n"
+	"  -v, --verbose        log library details to stderr (repeat for debug)\n"
+	"  -q, --quiet          print only errors\n"
+	"  -h, --help           this help\n"
+	"URI is rdma://host[:port]; the default port is 7790.\n"
+	"Exit status: 0 on success, 1 on any error, 2 on a usage error.\n";
+
+static const char main_help[] =
+	"Usage: iiofab COMMAND [OPTIONS] ARGS...\n"
+	"Stream samples of a remote IIO converter served by iiofabd over RDMA.\n"
+	"\n"
+	"Commands:\n"
+	"  info     list devices, channels and attributes with their values\n"
+	"  attr     read or write one attribute\n"
+	"  capture  capture ADC samples to a file or standard output\n"
+	"  stat     print the server's counters\n"
+	"\n"
+	"Run 'iiofab COMMAND --help' for the options of a command.\n"
+	"Options may appear anywhere on the command line; '--' ends them.\n";
+
+static const char info_help[] =
+	"Usage: iiofab info [OPTIONS] URI\n"
+	"List the server's devices: id, name, label, kind, device and buffer\n"
+	"attributes with their current values, and every channel with its scan\n"
+	"index, sample format and attributes.\n\n";
+
+static const char attr_help[] =
+	"Usage: iiofab attr [OPTIONS] URI DEVICE [CHANNEL] ATTR [VALUE]\n"
+	"Read an attribute (print its value) or, with VALUE, write it.\n"
+	"DEVICE is an id (iio:device0), name or label; CHANNEL an id (voltage0)\n"
+	"or name. With three names after the URI, the second is taken as a\n"
+	"CHANNEL when the device has such a channel and no such attribute, and\n"
+	"the command reads that channel attribute; otherwise it writes a device\n"
+	"attribute.\n\n"
+	"Options:\n"
+	"      --buffer          DEVICE's buffer attribute (no CHANNEL)\n"
+	"      --output-channel  CHANNEL is an output channel\n\n";
+
+static const char capture_help[] =
+	"Usage: iiofab capture [OPTIONS] URI DEVICE (--samples N | --seconds S)\n"
+	"                      -o FILE|-\n"
+	"Capture ADC samples and write them raw: interleaved scans of the enabled\n"
+	"channels in scan order, each sample in the converter's format (little\n"
+	"endian for the simulator), the layout iio_readdev writes. Progress goes\n"
+	"to stderr when it is a terminal. The last stderr line is always\n"
+	"  captured N samples (B bytes) in T s, R MB/s, L lost\n"
+	"where N counts scans written and L scans the server lost (overrun).\n\n"
+	"Options:\n"
+	"  -c, --channels LIST   comma-separated channel ids or names (default:\n"
+	"                        every scannable input channel)\n"
+	"  -n, --samples N       stop after N scans (suffixes k, M, G: 1000^n)\n"
+	"  -s, --seconds S       stop after S seconds (fractions allowed)\n"
+	"  -b, --block-size B    bytes per block, a multiple of the page size and\n"
+	"                        of the scan size (suffixes K, M: 1024^n;\n"
+	"                        default 1M)\n"
+	"  -B, --blocks K        blocks in flight, 1..256 (default 8)\n"
+	"  -o, --output FILE     output file, '-' for standard output (required)\n"
+	"      --verify-ramp     check every sample against the simulator's ramp:\n"
+	"                        channel with scan index c at scan n holds\n"
+	"                        (n + 4096 c) mod 2^bits; mismatches fail the run\n"
+	"      --delay-ms MS     hold each block MS milliseconds before releasing\n"
+	"                        it (a deliberately slow consumer)\n"
+	"      --no-progress     no progress line even on a terminal\n\n";
+
+static const char stat_help[] =
+	"Usage: iiofab stat [OPTIONS] URI\n"
+	"Print the server's counters (streams, clients, registration path, lost\n"
+	"blocks, ...), one 'key: value' per line.\n\n";
+
+static void print_help(enum cmd cmd)
+{
+	switch (cmd) {
+	case CMD_INFO:
+		fputs(info_help, stdout);
+		break;
+	case CMD_ATTR:
+		fputs(attr_help, stdout);
+		break;
+	case CMD_CAPTURE:
+		fputs(capture_help, stdout);
+		break;
+	case CMD_STAT:
+		fputs(stat_help, stdout);
+		break;
+	default:
+		fputs(main_help, stdout);
+		putchar('\n');
+		break;
+	}
+	fputs(common_help, stdout);
+}
+
+static void log_cb(void *user, enum iiofab_log_level level, const char *msg)
+{
+	static const char *const names[] = { "", "error", "warning", "info",
+					     "debug" };
+
+	fprintf(stderr, "iiofab: %s: %s\n",
+		level <= IIOFAB_LOG_DEBUG ? names[level] : "?", msg);
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iiofab: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'iiofab --help' or 'iiofab COMMAND --help'.\n", stderr);
+	return -EXIT_USAGE;
+}
+
+/* "1.5M" style numbers: base 1000 or 1024 per unit. */
+static int parse_size(const char *s, uint64_t *out, unsigned int base)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0 || isnan(v))
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K':
+		v *= base;
+		end++;
+		break;
+	case 'm': case 'M':
+		v *= (double)base * base;
+		end++;
+		break;
+	case 'g': case 'G':
+		v *= (double)base * base * base;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end == 'i' && base == 1024)
+		end++;
+	if (*end || v > 1.8e19 || v != floor(v))
+		return -EINVAL;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+static enum cmd parse_cmd(const char *s)
+{
+	if (!strcmp(s, "info"))
+		return CMD_INFO;
+	if (!strcmp(s, "attr"))
+		return CMD_ATTR;
+	if (!strcmp(s, "capture"))
+		return CMD_CAPTURE;
+	if (!strcmp(s, "stat"))
+		return CMD_STAT;
+	return CMD_NONE;
+}
+
+static bool opt_allowed(int id, enum cmd cmd)
+{
+	for (size_t i = 0; i < sizeof(opt_cmds) / sizeof(opt_cmds[0]); i++)
+		if (opt_cmds[i].id == id)
+			return opt_cmds[i].cmds & cmd;
+	return true;
+}
+
+static const char *opt_name(int id)
+{
+	for (const struct option *o = long_opts; o->name; o++)
+		if (o->val == id)
+			return o->name;
+	return "?";
+}
+
+/* Returns 0, 1 when help/version was printed, or -exit status. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const char short_opts[] = "hVvqk:t:c:n:s:b:B:o:";
+	int seen[512] = { 0 };
+	bool help = false;
+	uint64_t v;
+	int c;
+
+	o->timeout_ms = 0;
+	o->block_size = 1 << 20;
+	o->blocks = 8;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		if (c >= 0 && c < 512)
+			seen[c] = 1;
+		switch (c) {
+		case OPT_HELP:
+			help = true;
+			break;
+		case OPT_VERSION:
+			printf("iiofab %s\n", iiofab_version());
+			return 1;
+		case OPT_VERBOSE:
+			o->verbosity++;
+			break;
+		case OPT_QUIET:
+			o->verbosity = -1;
+			break;
+		case OPT_PSK_FILE:
+			o->psk_file = optarg;
+			break;
+		case OPT_INSECURE:
+			o->insecure = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_size(optarg, &v, 1000) || !v || v > INT_MAX)
+				return usage_error("bad --timeout '%s' (milliseconds)",
+						   optarg);
+			o->timeout_ms = (unsigned int)v;
+			break;
+		case OPT_CHANNELS:
+			o->channels = optarg;
+			break;
+		case OPT_SAMPLES:
+			if (parse_size(optarg, &o->samples, 1000) || !o->samples)
+				return usage_error("bad --samples '%s'", optarg);
+			break;
+		case OPT_SECONDS: {
+			char *end;
+
+			o->seconds = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->seconds > 0) ||
+			    o->seconds > 1e7)
+				return usage_error("bad --seconds '%s'", optarg);
+			break;
+		}
+		case OPT_BLOCK_SIZE:
+			if (parse_size(optarg, &v, 1024) || v > UINT32_MAX)
+				return usage_error("bad --block-size '%s'", optarg);
+			o->block_size = (size_t)v;
+			break;
+		case OPT_BLOCKS:
+			if (parse_size(optarg, &v, 1000) || v < 1 || v > 256)
+				return usage_error("bad --blocks '%s' (1..256)", optarg);
+			o->blocks = (unsigned int)v;
+			break;
+		case OPT_OUTPUT:
+			o->output = optarg;
+			break;
+		case OPT_VERIFY_RAMP:
+			o->verify_ramp = true;
+			break;
+		case OPT_DELAY_MS:
+			if (parse_size(optarg, &v, 1000) || v > 600000)
+				return usage_error("bad --delay-ms '%s'", optarg);
+			o->delay_ms = (unsigned int)v;
+			break;
+		case OPT_NO_PROGRESS:
+			o->no_progress = true;
+			break;
+		case OPT_BUFFER:
+			o->buffer_attr = true;
+			break;
+		case OPT_OUTPUT_CHANNEL:
+			o->output_channel = true;
+			break;
+		case ':':
+			return usage_error("option '%s' needs an argument",
+					   argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	o->args = argv + optind;
+	o->nargs = argc - optind;
+	if (o->nargs > 0) {
+		o->cmd = parse_cmd(o->args[0]);
+		if (o->cmd == CMD_NONE)
+			return usage_error("unknown command '%s'", o->args[0]);
+		o->args++;
+		o->nargs--;
+	}
+	if (help) {
+		print_help(o->cmd);
+		return 1;
+	}
+	if (o->cmd == CMD_NONE)
+		return usage_error("%s", "no command given");
+	for (int id = 0; id < 512; id++)
+		if (seen[id] && !opt_allowed(id, o->cmd))
+			return usage_error("option --%s does not apply to this command",
+					   opt_name(id));
+	if (o->psk_file && o->insecure)
+		return usage_error("%s", "--psk-file and --insecure exclude each other");
+	return 0;
+}
+
+static int read_psk(const char *path, uint8_t *key, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "iiofab: cannot open key file %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, key + n, PSK_MAX - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "iiofab: cannot read key file %s: %s\n",
+				path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == PSK_MAX) {
+			fprintf(stderr, "iiofab: key file %s is too large\n", path);
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	if (n && key[n - 1] == '\n')
+		n--;
+	if (n < 16) {
+		fprintf(stderr, "iiofab: key in %s is shorter than 16 bytes\n",
+			path);
+		return -1;
+	}
+	*len = n;
+	return 0;
+}
+
+static int connect_uri(const struct opts *o, const char *uri,
+		       struct iiofab_ctx **ctx)
+{
+	uint8_t key[PSK_MAX];
+	struct iiofab_params p = {
+		.connect_timeout_ms = o->timeout_ms,
+		.op_timeout_ms = o->timeout_ms,
+		.log_fn = log_cb,
+		.log_level = o->verbosity < 0 ? IIOFAB_LOG_ERROR :
+			o->verbosity == 0 ? IIOFAB_LOG_WARNING :
+			o->verbosity == 1 ? IIOFAB_LOG_INFO : IIOFAB_LOG_DEBUG,
+		.client_name = "iiofab",
+	};
+	size_t len = 0;
+	int ret;
+
+	if (o->psk_file) {
+		if (read_psk(o->psk_file, key, &len))
+			return -1;
+		p.psk = key;
+		p.psk_len = len;
+	}
+	ret = iiofab_connect(uri, &p, ctx);
+	memset(key, 0, len);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot connect to %s: %s\n", uri,
+			iiofab_strerror(ret));
+		if (ret == -EACCES && !o->psk_file)
+			fprintf(stderr, "iiofab: the server requires a key: use --psk-file FILE\n");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct iiofab_device *find_device(struct iiofab_ctx *ctx,
+					       const char *name)
+{
+	const struct iiofab_device *dev = iiofab_ctx_find_device(ctx, name);
+
+	if (!dev) {
+		fprintf(stderr, "iiofab: unknown device '%s'; the server has:", name);
+		for (unsigned int i = 0; i < iiofab_ctx_get_devices_count(ctx); i++) {
+			const struct iiofab_device *d = iiofab_ctx_get_device(ctx, i);
+
+			fprintf(stderr, " %s (%s)", iiofab_device_get_id(d),
+				iiofab_device_get_name(d));
+		}
+		fputc('\n', stderr);
+	}
+	return dev;
+}
+
+/* ---- info ---------------------------------------------------------------- */
+
+static const char *kind_str(enum iiofab_device_kind k)
+{
+	return k == IIOFAB_DEVICE_INPUT ? "input" :
+	       k == IIOFAB_DEVICE_OUTPUT ? "output" : "other";
+}
+
+static void print_value(int ret, const char *buf)
+{
+	if (ret < 0)
+		printf("ERROR: %s\n", iiofab_strerror(ret));
+	else
+		printf("%s\n", buf);
+}
+
+static int print_device(const struct iiofab_device *dev)
+{
+	unsigned int nch = iiofab_device_get_channels_count(dev);
+	char buf[4096];
+	int ret;
+
+	printf("  %s: %s", iiofab_device_get_id(dev), iiofab_device_get_name(dev));
+	if (iiofab_device_get_label(dev)[0])
+		printf(" (label %s)", iiofab_device_get_label(dev));
+	printf(", %s, %u channels\n", kind_str(iiofab_device_get_kind(dev)), nch);
+	printf("    %u device attributes:\n", iiofab_device_get_attrs_count(dev));
+	for (unsigned int i = 0; i < iiofab_device_get_attrs_count(dev); i++) {
+		const char *a = iiofab_device_get_attr(dev, i);
+
+		ret = iiofab_device_attr_read(dev, a, buf, sizeof(buf));
+		printf("      %s = ", a);
+		print_value(ret, buf);
+		if (ret == -ECONNRESET || ret == -ETIMEDOUT)
+			return ret;
+	}
+	printf("    %u buffer attributes:\n",
+	       iiofab_device_get_buffer_attrs_count(dev));
+	for (unsigned int i = 0; i < iiofab_device_get_buffer_attrs_count(dev); i++) {
+		const char *a = iiofab_device_get_buffer_attr(dev, i);
+
+		ret = iiofab_device_buffer_attr_read(dev, a, buf, sizeof(buf));
+		printf("      %s = ", a);
+		print_value(ret, buf);
+		if (ret == -ECONNRESET || ret == -ETIMEDOUT)
+			return ret;
+	}
+	printf("    %u channels:\n", nch);
+	for (unsigned int i = 0; i < nch; i++) {
+		const struct iiofab_channel *ch = iiofab_device_get_channel(dev, i);
+		const struct iiofab_data_format *f = iiofab_channel_get_format(ch);
+
+		printf("      %s", iiofab_channel_get_id(ch));
+		if (iiofab_channel_get_name(ch)[0])
+			printf(" (%s)", iiofab_channel_get_name(ch));
+		printf(": %s", iiofab_channel_is_output(ch) ? "output" : "input");
+		if (iiofab_channel_get_scan_index(ch) >= 0)
+			printf(", index %d, format %ce:%c%u/%u>>%u",
+			       iiofab_channel_get_scan_index(ch),
+			       f->big_endian ? 'b' : 'l', f->is_signed ? 's' : 'u',
+			       f->bits, f->storage_bits, f->shift);
+		printf(", %u attributes\n", iiofab_channel_get_attrs_count(ch));
+		for (unsigned int j = 0; j < iiofab_channel_get_attrs_count(ch); j++) {
+			const char *a = iiofab_channel_get_attr(ch, j);
+
+			ret = iiofab_channel_attr_read(ch, a, buf, sizeof(buf));
+			printf("        %s = ", a);
+			print_value(ret, buf);
+			if (ret == -ECONNRESET || ret == -ETIMEDOUT)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int run_info(const struct opts *o)
+{
+	struct iiofab_ctx *ctx;
+	unsigned int n;
+	int ret = 0;
+
+	if (o->nargs != 1)
+		return usage_error("%s", "info takes exactly one URI");
+	if (connect_uri(o, o->args[0], &ctx))
+		return 1;
+	n = iiofab_ctx_get_devices_count(ctx);
+	printf("%s: %u device%s\n", o->args[0], n, n == 1 ? "" : "s");
+	for (unsigned int i = 0; i < n && !ret; i++)
+		ret = print_device(iiofab_ctx_get_device(ctx, i));
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "iiofab: cannot write the output: %s\n",
+			strerror(errno));
+		ret = -EIO;
+	}
+	if (ret)
+		fprintf(stderr, "iiofab: info: %s\n", iiofab_strerror(ret));
+	iiofab_disconnect(ctx);
+	return ret ? 1 : 0;
+}
+
+/* ---- attr ---------------------------------------------------------------- */
+
+static int run_attr(const struct opts *o)
+{
+	const struct iiofab_channel *ch = NULL;
+	const struct iiofab_device *dev;
+	const char *attr, *value = NULL;
+	struct iiofab_ctx *ctx;
+	char buf[4096];
+	int ret, status = 1;
+
+	if (o->nargs < 3 || o->nargs > 5)
+		return usage_error("%s", "attr takes URI DEVICE [CHANNEL] ATTR [VALUE]");
+	if (connect_uri(o, o->args[0], &ctx))
+		return 1;
+	dev = find_device(ctx, o->args[1]);
+	if (!dev)
+		goto out_disconnect;
+	if (o->nargs == 5 ||
+	    (o->nargs == 4 && !o->buffer_attr &&
+	     !iiofab_device_find_attr(dev, o->args[2]) &&
+	     iiofab_device_find_channel(dev, o->args[2], o->output_channel))) {
+		ch = iiofab_device_find_channel(dev, o->args[2], o->output_channel);
+		if (!ch) {
+			fprintf(stderr, "iiofab: device %s has no %s channel '%s'\n",
+				iiofab_device_get_id(dev),
+				o->output_channel ? "output" : "input", o->args[2]);
+			goto out_disconnect;
+		}
+		attr = o->args[3];
+		value = o->nargs == 5 ? o->args[4] : NULL;
+	} else {
+		attr = o->args[2];
+		value = o->nargs == 4 ? o->args[3] : NULL;
+	}
+	if (ch && o->buffer_attr) {
+		fprintf(stderr, "iiofab: --buffer takes no CHANNEL\n");
+		goto out_disconnect;
+	}
+	if (value)
+		ret = ch ? iiofab_channel_attr_write(ch, attr, value) :
+		      o->buffer_attr ? iiofab_device_buffer_attr_write(dev, attr, value) :
+		      iiofab_device_attr_write(dev, attr, value);
+	else
+		ret = ch ? iiofab_channel_attr_read(ch, attr, buf, sizeof(buf)) :
+		      o->buffer_attr ? iiofab_device_buffer_attr_read(dev, attr, buf, sizeof(buf)) :
+		      iiofab_device_attr_read(dev, attr, buf, sizeof(buf));
+	if (ret < 0) {
+		fprintf(stderr, "iiofab: cannot %s %s%s%s attribute '%s': %s\n",
+			value ? "write" : "read", iiofab_device_get_id(dev),
+			ch ? " " : "", ch ? iiofab_channel_get_id(ch) : "", attr,
+			iiofab_strerror(ret));
+		goto out_disconnect;
+	}
+	if (!value)
+		printf("%s\n", buf);
+	status = fflush(stdout) ? 1 : 0;
+out_disconnect:
+	iiofab_disconnect(ctx);
+	return status;
+}
+
+/* ---- stat ---------------------------------------------------------------- */
+
+static int print_stat(void *user, const char *key, uint64_t value)
+{
+	printf("%s: %" PRIu64 "\n", key, value);
+	return 0;
+}
+
+static int run_stat(const struct opts *o)
+{
+	struct iiofab_ctx *ctx;
+	char reg_path[256];
+	int ret;
+
+	if (o->nargs != 1)
+		return usage_error("%s", "stat takes exactly one URI");
+	if (connect_uri(o, o->args[0], &ctx))
+		return 1;
+	ret = iiofab_ctx_get_server_stats(ctx, print_stat, NULL, reg_path,
+					  sizeof(reg_path));
+	if (ret)
+		fprintf(stderr, "iiofab: cannot read the server's counters: %s\n",
+			iiofab_strerror(ret));
+	else
+		printf("reg_path: %s\n", reg_path);
+	iiofab_disconnect(ctx);
+	return ret || fflush(stdout) ? 1 : 0;
+}
+
+/* ---- capture ------------------------------------------------------------- */
+
+struct verifier {
+	unsigned int n;
+	unsigned int offset[MAX_CHANNELS];
+	unsigned int scan_index[MAX_CHANNELS];
+	struct iiofab_data_format fmt[MAX_CHANNELS];
+	size_t scan_bytes;
+	uint64_t checked_blocks;
+	uint64_t bad_samples;
+	uint64_t bad_blocks;
+};
+
+static int verifier_init(struct verifier *v, const struct iiofab_stream *s)
+{
+	unsigned int off = 0;
+
+	v->n = iiofab_stream_get_channels_count(s);
+	v->scan_bytes = iiofab_stream_get_scan_bytes(s);
+	if (!v->n || v->n > MAX_CHANNELS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < v->n; i++) {
+		const struct iiofab_channel *ch = iiofab_stream_get_channel(s, i);
+		unsigned int sz;
+
+		v->fmt[i] = *iiofab_channel_get_format(ch);
+		v->scan_index[i] = (unsigned int)iiofab_channel_get_scan_index(ch);
+		sz = v->fmt[i].storage_bits / 8;
+		if (!sz || sz > 8 || v->fmt[i].bits > 32)
+			return -EINVAL;
+		/* IIO aligns each sample to its own size. */
+		off = (off + sz - 1) / sz * sz;
+		v->offset[i] = off;
+		off += sz;
+	}
+	return 0;
+}
+
+static uint64_t load_sample(const uint8_t *p, unsigned int sz, bool be)
+{
+	uint64_t x = 0;
+
+	for (unsigned int i = 0; i < sz; i++)
+		x |= (uint64_t)p[be ? i : sz - 1 - i] << (8 * (sz - 1 - i));
+	return x;
+}
+
+static void verify_block(struct verifier *v, const struct iiofab_block *b)
+{
+	const uint8_t *data = b->data;
+	uint64_t bad = 0;
+
+	for (size_t n = 0; n < b->samples; n++) {
+		const uint8_t *scan = data + n * v->scan_bytes;
+
+		for (unsigned int c = 0; c < v->n; c++) {
+			const struct iiofab_data_format *f = &v->fmt[c];
+			uint64_t mask = f->bits >= 64 ? ~0ull : (1ull << f->bits) - 1;
+			uint64_t raw = load_sample(scan + v->offset[c],
+						   f->storage_bits / 8,
+						   f->big_endian);
+			uint64_t got = (raw >> f->shift) & mask;
+			uint64_t want = (b->first_sample + n +
+					 4096ull * v->scan_index[c]) & mask;
+
+			if (got == want)
+				continue;
+			if (!bad && v->bad_blocks < 5)
+				fprintf(stderr,
+					"iiofab: verify: block seq %" PRIu64
+					" scan %" PRIu64 " channel index %u: got %"
+					PRIu64 ", want %" PRIu64 "\n", b->seq,
+					b->first_sample + n, v->scan_index[c],
+					got, want);
+			bad++;
+		}
+	}
+	v->checked_blocks++;
+	if (bad) {
+		v->bad_blocks++;
+		v->bad_samples += bad;
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Splits "a,b,c" in place into a NULL-terminated list. */
+static int split_channels(char *list, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+		if (n + 1 >= max)
+			return -E2BIG;
+		out[n++] = tok;
+	}
+	out[n] = NULL;
+	return n ? 0 : -EINVAL;
+}
+
+struct capture {
+	const struct opts *o;
+	struct iiofab_stream *stream;
+	struct verifier v;
+	int fd;
+	uint64_t samples;
+	uint64_t bytes;
+	uint64_t lost;
+	double t0;
+	double last_progress;
+	bool progress;
+};
+
+static void show_progress(struct capture *c, bool final)
+{
+	double t = now_s() - c->t0;
+
+	fprintf(stderr, "\r%" PRIu64 " samples, %.1f MB/s, %" PRIu64 " lost%s",
+		c->samples, t > 0 ? c->bytes / t / 1e6 : 0.0, c->lost,
+		final ? "\n" : "   ");
+	c->last_progress = now_s();
+}
+
+/* Consumes blocks until the target; returns 0 or a negative errno. */
+static int capture_loop(struct capture *c)
+{
+	const struct opts *o = c->o;
+	size_t scan_bytes = iiofab_stream_get_scan_bytes(c->stream);
+	int ret;
+
+	for (;;) {
+		struct iiofab_block *b;
+		uint64_t take;
+
+		if (o->samples && c->samples >= o->samples)
+			return 0;
+		if (o->seconds > 0 && now_s() - c->t0 >= o->seconds)
+			return 0;
+		ret = iiofab_stream_next(c->stream, -1, &b);
+		if (ret) {
+			fprintf(stderr, "%siiofab: capture stopped: %s\n",
+				c->progress ? "\n" : "", iiofab_strerror(ret));
+			return ret;
+		}
+		c->lost += b->lost_samples;
+		if (o->verify_ramp)
+			verify_block(&c->v, b);
+		take = b->samples;
+		if (o->samples && take > o->samples - c->samples)
+			take = o->samples - c->samples;
+		ret = write_all(c->fd, b->data, (size_t)(take * scan_bytes));
+		if (o->delay_ms)
+			usleep(o->delay_ms * 1000u);
+		iiofab_block_release(c->stream, b);
+		if (ret) {
+			fprintf(stderr, "%siiofab: cannot write %s: %s\n",
+				c->progress ? "\n" : "", o->output, strerror(-ret));
+			return ret;
+		}
+		c->samples += take;
+		c->bytes += take * scan_bytes;
+		if (c->progress && now_s() - c->last_progress >= 0.5)
+			show_progress(c, false);
+	}
+}
+
+static int run_capture(const struct opts *o)
+{
+	const char *chan_list[MAX_CHANNELS + 1];
+	struct capture c = { .o = o, .fd = -1 };
+	char *chan_copy = NULL;
+	const struct iiofab_device *dev;
+	struct iiofab_ctx *ctx;
+	double elapsed = 0;
+	int ret, status = 1;
+
+	if (o->nargs != 2)
+		return usage_error("%s", "capture takes URI DEVICE");
+	if (!o->output)
+		return usage_error("%s", "capture needs -o FILE (or -o - for stdout)");
+	if (!o->samples == !(o->seconds > 0))
+		return usage_error("%s", "capture needs exactly one of --samples and --seconds");
+	if (o->channels) {
+		chan_copy = strdup(o->channels);
+		if (!chan_copy || split_channels(chan_copy, chan_list, MAX_CHANNELS + 1)) {
+			free(chan_copy);
+			return usage_error("bad --channels '%s'", o->channels);
+		}
+	}
+	if (connect_uri(o, o->args[0], &ctx))
+		goto out_free_list;
+	dev = find_device(ctx, o->args[1]);
+	if (!dev)
+		goto out_disconnect;
+	if (iiofab_device_get_kind(dev) != IIOFAB_DEVICE_INPUT) {
+		fprintf(stderr, "iiofab: device %s is not an input (ADC) device\n",
+			iiofab_device_get_id(dev));
+		goto out_disconnect;
+	}
+	for (unsigned int i = 0; o->channels && chan_list[i]; i++) {
+		if (!iiofab_device_find_channel(dev, chan_list[i], false)) {
+			fprintf(stderr, "iiofab: device %s has no input channel '%s'\n",
+				iiofab_device_get_id(dev), chan_list[i]);
+			goto out_disconnect;
+		}
+	}
+	ret = iiofab_stream_open(ctx, dev, o->channels ? chan_list : NULL,
+				 o->block_size, o->blocks, &c.stream);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot open a stream on %s: %s\n",
+			iiofab_device_get_id(dev), iiofab_strerror(ret));
+		goto out_disconnect;
+	}
+	if (o->verify_ramp && verifier_init(&c.v, c.stream)) {
+		fprintf(stderr, "iiofab: --verify-ramp: unsupported sample format\n");
+		goto out_close_stream;
+	}
+	if (!strcmp(o->output, "-")) {
+		c.fd = STDOUT_FILENO;
+	} else {
+		c.fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (c.fd < 0) {
+			fprintf(stderr, "iiofab: cannot create %s: %s\n", o->output,
+				strerror(errno));
+			goto out_close_stream;
+		}
+	}
+	c.progress = !o->no_progress && o->verbosity >= 0 && isatty(STDERR_FILENO);
+	if (o->verbosity > 0)
+		fprintf(stderr, "iiofab: stream on %s: %u channels, %zu-byte scans, "
+			"%u blocks of %zu bytes, registration path %s\n",
+			iiofab_device_get_id(dev),
+			iiofab_stream_get_channels_count(c.stream),
+			iiofab_stream_get_scan_bytes(c.stream), o->blocks,
+			o->block_size, iiofab_stream_get_reg_path(c.stream));
+	ret = iiofab_stream_start(c.stream);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot start the stream: %s\n",
+			iiofab_strerror(ret));
+		goto out_close_file;
+	}
+	c.t0 = now_s();
+	c.last_progress = c.t0;
+	ret = capture_loop(&c);
+	elapsed = now_s() - c.t0;
+	if (c.progress)
+		show_progress(&c, true);
+	if (!ret)
+		status = 0;
+out_close_file:
+	if (c.fd >= 0 && c.fd != STDOUT_FILENO && close(c.fd)) {
+		fprintf(stderr, "iiofab: cannot write %s: %s\n", o->output,
+			strerror(errno));
+		status = 1;
+	}
+out_close_stream:
+	iiofab_stream_close(c.stream);
+out_disconnect:
+	iiofab_disconnect(ctx);
+	/* Reported last, after anything the teardown may have logged. */
+	if (c.t0 > 0) {
+		if (o->verify_ramp) {
+			fprintf(stderr, "verify: %" PRIu64 " blocks checked, %" PRIu64
+				" bad blocks, %" PRIu64 " bad samples\n",
+				c.v.checked_blocks, c.v.bad_blocks, c.v.bad_samples);
+			if (c.v.bad_blocks || !c.v.checked_blocks)
+				status = 1;
+		}
+		fprintf(stderr, "captured %" PRIu64 " samples (%" PRIu64
+			" bytes) in %.2f s, %.2f MB/s, %" PRIu64 " lost\n",
+			c.samples, c.bytes, elapsed,
+			elapsed > 0 ? c.bytes / elapsed / 1e6 : 0.0, c.lost);
+	}
+out_free_list:
+	free(chan_copy);
+	return status;
+}
+
+static int run(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int ret = parse_args(argc, argv, &o);
+
+	if (ret > 0)
+		return 0;
+	if (ret < 0)
+		return -ret;
+	switch (o.cmd) {
+	case CMD_INFO:
+		ret = run_info(&o);
+		break;
+	case CMD_ATTR:
+		ret = run_attr(&o);
+		break;
+	case CMD_CAPTURE:
+		ret = run_capture(&o);
+		break;
+	case CMD_STAT:
+		ret = run_stat(&o);
+		break;
+	default:
+		ret = EXIT_USAGE;
+		break;
+	}
+	return ret < 0 ? -ret : ret;
+}
+
+int main(int argc, char **argv)
+{
+	return run(argc, argv);
+}
