@@ -79,7 +79,8 @@ static void io_u8(struct cur *c, uint8_t *v)
 	uint64_t x = *v;
 
 	io_le(c, &x, 1);
-	*v = (uint8_t)x;
+	if (!c->enc)
+		*v = (uint8_t)x;
 }
 
 static void io_u16(struct cur *c, uint16_t *v)
@@ -87,7 +88,8 @@ static void io_u16(struct cur *c, uint16_t *v)
 	uint64_t x = *v;
 
 	io_le(c, &x, 2);
-	*v = (uint16_t)x;
+	if (!c->enc)
+		*v = (uint16_t)x;
 }
 
 static void io_u32(struct cur *c, uint32_t *v)
@@ -95,7 +97,8 @@ static void io_u32(struct cur *c, uint32_t *v)
 	uint64_t x = *v;
 
 	io_le(c, &x, 4);
-	*v = (uint32_t)x;
+	if (!c->enc)
+		*v = (uint32_t)x;
 }
 
 static void io_u64(struct cur *c, uint64_t *v)
@@ -109,7 +112,8 @@ static void io_i16(struct cur *c, int16_t *v)
 	uint64_t x = (uint16_t)*v;
 
 	io_le(c, &x, 2);
-	*v = x >= 0x8000 ? (int16_t)((int32_t)x - 0x10000) : (int16_t)x;
+	if (!c->enc)
+		*v = x >= 0x8000 ? (int16_t)((int32_t)x - 0x10000) : (int16_t)x;
 }
 
 static void io_i32(struct cur *c, int32_t *v)
@@ -117,7 +121,8 @@ static void io_i32(struct cur *c, int32_t *v)
 	uint64_t x = (uint32_t)*v;
 
 	io_le(c, &x, 4);
-	*v = x >= 0x80000000u ? (int32_t)((int64_t)x - 0x100000000) : (int32_t)x;
+	if (!c->enc)
+		*v = x >= 0x80000000u ? (int32_t)((int64_t)x - 0x100000000) : (int32_t)x;
 }
 
 /* A u8 that must be <= max (enums and booleans). */
@@ -517,7 +522,9 @@ static int dec_end(struct cur *c)
 
 /*
  * One encoder and one decoder per layout. The encoder casts the const away
- * only to share the walk: in encode mode the walk reads the struct.
+ * only to share the walk: in encode mode the walk never stores through the
+ * struct (the io_* helpers assign only when decoding), so const and even
+ * read-only objects are safe to encode.
  */
 #define WIRE_CODEC(name, codec_type, type_id)					\
 	static int encode_##name(void *buf, size_t cap, uint32_t req_id,	\
