@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * iiofab_sim: a simulated high-speed IIO ADC/DAC with DMABUF buffers.
+ *
+ * Each converter owns one IIO buffer that is its own data source or sink
+ * (no trigger, like a DMA-based converter). A per-converter engine thread,
+ * running between buffer enable and disable, moves whole scans between the
+ * pattern generator/checker and either the fileio ring or the queue of
+ * enqueued DMABUFs.
+ */
+#ifndef IIOFAB_SIM_H
+#define IIOFAB_SIM_H
+
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/iio/buffer_impl.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+/* The ramp offsets channel c by 4096 * c, so 16 channels use up its range. */
+#define IIOFAB_SIM_MAX_CHANNELS	16
+/* Enqueued-but-unfinished DMABUF transfers per buffer; more is -EBUSY. */
+#define IIOFAB_SIM_QUEUE_MAX	256
+#define IIOFAB_SIM_DEFAULT_RATE	1000000
+
+enum iiofab_sim_pattern {
+	IIOFAB_SIM_PATTERN_RAMP,
+	IIOFAB_SIM_PATTERN_SINE,
+};
+
+/* One enqueued DMABUF: it keeps its place in the FIFO until its fence signals. */
+struct iiofab_sim_xfer {
+	struct dma_fence *fence;
+	struct sg_table *sgt;
+	size_t bytes;
+	bool cyclic;
+};
+
+struct iiofab_sim_conv {
+	/* First member: the IIO core only sees this. */
+	struct iio_buffer buffer;
+	struct device *dev;
+	/* Completed once the buffer is freed; lives in the parent's devres. */
+	struct completion *released;
+
+	/* Settings; changed only while the buffer is disabled. */
+	u32 sampling_frequency;
+	enum iiofab_sim_pattern pattern;
+
+	/* Counters: written by the engine, reset at enable, read by sysfs. */
+	u64 overruns;
+	u64 underruns;
+	u64 samples_consumed;
+	u64 pattern_errors;
+
+	/*
+	 * Fileio ring of whole scans. head and tail are byte counters that
+	 * only grow: the engine advances one, read()/write() the other.
+	 * ring_lock serialises read()/write() against reallocation.
+	 */
+	struct mutex ring_lock;
+	u8 *ring;
+	size_t ring_size;
+	bool ring_update;
+	size_t ring_head;
+	size_t ring_tail;
+
+	/* DMABUF FIFO, in enqueue order; queue_lock nests inside the resv lock. */
+	spinlock_t queue_lock;
+	unsigned int queue_head;
+	unsigned int queue_len;
+	struct iiofab_sim_xfer queue[IIOFAB_SIM_QUEUE_MAX];
+	atomic_t attached;
+
+	/* Engine state, owned by the engine thread while it runs. */
+	struct task_struct *engine;
+	wait_queue_head_t engine_wq;
+	u32 run_frequency;
+	unsigned int nchans;
+	unsigned int chans[IIOFAB_SIM_MAX_CHANNELS];
+	size_t scan_bytes;
+	u64 n;
+	unsigned int pos;
+	bool locked;
+	bool scan_bad;
+	size_t xfer_off;
+	s16 *sine;
+};
+
+struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
+					      struct completion *released);
+void iiofab_sim_conv_put(struct iiofab_sim_conv *conv);
+
+static inline bool iiofab_sim_conv_is_output(const struct iiofab_sim_conv *conv)
+{
+	return conv->buffer.direction == IIO_BUFFER_DIRECTION_OUT;
+}
+
+#endif /* IIOFAB_SIM_H */

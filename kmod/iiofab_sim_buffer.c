@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The converter's IIO buffer: fileio ring, DMABUF queue and the engine
+ * thread that paces samples between them and the pattern.
+ *
+ * Lifetime: the buffer is reference counted by the IIO core; the module adds
+ * one reference per attached DMABUF (the core's DMABUF bookkeeping does not
+ * hold one) and pins itself while any DMABUF is attached, because the core
+ * calls back into detach_dmabuf() whenever the last fence of a DMABUF is
+ * released, possibly long after the file descriptors are closed.
+ */
+#include <linux/dma-fence.h>
+#include <linux/fixp-arith.h>
+#include <linux/highmem.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/math64.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/scatterlist.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include <linux/iio/iio.h>
+
+#include "iiofab_sim.h"
+
+/* Paced mode wakes up once per tick and moves every scan that fell due. */
+#define IIOFAB_SIM_TICK_NS	(1 * NSEC_PER_MSEC)
+#define IIOFAB_SIM_TICK_SLACK_NS	(200 * NSEC_PER_USEC)
+/* Unthrottled mode moves at most this many scans between reschedules. */
+#define IIOFAB_SIM_BURST	16384
+#define IIOFAB_SIM_SINE_PERIOD	1000
+#define IIOFAB_SIM_SINE_AMPLITUDE	30000
+
+/*
+ * The core only forward-declares this type and hands it back to us
+ * unchanged; it stands for one attached DMABUF.
+ */
+struct iio_dma_buffer_block {
+	struct iiofab_sim_conv *conv;
+};
+
+static struct iiofab_sim_conv *to_conv(struct iio_buffer *buffer)
+{
+	return container_of(buffer, struct iiofab_sim_conv, buffer);
+}
+
+static void iiofab_sim_count(u64 *counter, u64 add)
+{
+	WRITE_ONCE(*counter, *counter + add);
+}
+
+/* ADC: writes the next @bytes of the interleaved pattern to @dst. */
+static void iiofab_sim_produce(struct iiofab_sim_conv *conv, void *dst,
+			       size_t bytes)
+{
+	__le16 *p = dst;
+	size_t nvals = bytes / sizeof(*p);
+
+	while (nvals--) {
+		unsigned int c = conv->chans[conv->pos];
+		u16 v;
+
+		if (conv->sine)
+			v = conv->sine[(conv->n + c * (IIOFAB_SIM_SINE_PERIOD / 8)) %
+				       IIOFAB_SIM_SINE_PERIOD];
+		else
+			v = conv->n + 4096 * c;
+		*p++ = cpu_to_le16(v);
+		if (++conv->pos == conv->nchans) {
+			conv->pos = 0;
+			conv->n++;
+		}
+	}
+}
+
+/* DAC: checks @bytes of consumed data against the ramp. */
+static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
+			       size_t bytes)
+{
+	const __le16 *p = src;
+	size_t nvals = bytes / sizeof(*p);
+	u64 scans = 0, bad = 0;
+
+	while (nvals--) {
+		unsigned int c = conv->chans[conv->pos];
+		u16 v = le16_to_cpu(*p++);
+
+		/* Lock onto whatever ramp position the producer started at. */
+		if (!conv->locked) {
+			conv->n = (u16)(v - 4096 * c);
+			conv->locked = true;
+		}
+		if (v != (u16)(conv->n + 4096 * c))
+			conv->scan_bad = true;
+		if (++conv->pos == conv->nchans) {
+			conv->pos = 0;
+			conv->n++;
+			scans++;
+			bad += conv->scan_bad;
+			conv->scan_bad = false;
+		}
+	}
+	iiofab_sim_count(&conv->samples_consumed, scans);
+	if (bad)
+		iiofab_sim_count(&conv->pattern_errors, bad);
+}
+
+static void iiofab_sim_process(struct iiofab_sim_conv *conv, void *mem,
+			       size_t bytes)
+{
+	if (iiofab_sim_conv_is_output(conv))
+		iiofab_sim_consume(conv, mem, bytes);
+	else
+		iiofab_sim_produce(conv, mem, bytes);
+}
+
+/*
+ * Runs @len bytes at @off of a DMABUF through the pattern, page by page:
+ * the pages are ours to touch until the fence signals, and a kernel mapping
+ * per page avoids vmap, which not every exporter gets right for every memory.
+ */
+static void iiofab_sim_sg_process(struct iiofab_sim_conv *conv,
+				  struct sg_table *sgt, size_t off, size_t len)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		size_t seg = sg->length;
+
+		if (off >= seg) {
+			off -= seg;
+			continue;
+		}
+		while (off < seg && len) {
+			size_t at = sg->offset + off;
+			struct page *page = nth_page(sg_page(sg), at >> PAGE_SHIFT);
+			size_t chunk = min3(PAGE_SIZE - offset_in_page(at),
+					    seg - off, len);
+			void *va = kmap_local_page(page);
+
+			iiofab_sim_process(conv, va + offset_in_page(at), chunk);
+			kunmap_local(va);
+			off += chunk;
+			len -= chunk;
+		}
+		if (!len)
+			break;
+		off = 0;
+	}
+}
+
+static bool iiofab_sim_queue_peek(struct iiofab_sim_conv *conv,
+				  struct iiofab_sim_xfer *xfer, bool *more)
+{
+	guard(spinlock)(&conv->queue_lock);
+	if (!conv->queue_len)
+		return false;
+	*xfer = conv->queue[conv->queue_head];
+	*more = conv->queue_len > 1;
+	return true;
+}
+
+static struct dma_fence *iiofab_sim_queue_pop(struct iiofab_sim_conv *conv)
+{
+	struct dma_fence *fence;
+
+	guard(spinlock)(&conv->queue_lock);
+	if (!conv->queue_len)
+		return NULL;
+	fence = conv->queue[conv->queue_head].fence;
+	conv->queue_head = (conv->queue_head + 1) % IIOFAB_SIM_QUEUE_MAX;
+	conv->queue_len--;
+	return fence;
+}
+
+/* Moves up to @scans whole scans through the DMABUF FIFO; returns scans moved. */
+static u64 iiofab_sim_move_dmabuf(struct iiofab_sim_conv *conv, u64 scans)
+{
+	u64 moved = 0;
+
+	while (moved < scans) {
+		struct iiofab_sim_xfer xfer;
+		size_t total, chunk;
+		bool more;
+
+		if (!iiofab_sim_queue_peek(conv, &xfer, &more))
+			break;
+
+		/* Only whole scans move: a block never starts mid-scan. */
+		total = rounddown(xfer.bytes, conv->scan_bytes);
+		if (!total) {
+			iio_buffer_signal_dmabuf_done(iiofab_sim_queue_pop(conv),
+						      -EINVAL);
+			continue;
+		}
+
+		chunk = min_t(u64, total - conv->xfer_off,
+			      (scans - moved) * conv->scan_bytes);
+		iiofab_sim_sg_process(conv, xfer.sgt, conv->xfer_off, chunk);
+		conv->xfer_off += chunk;
+		moved += chunk / conv->scan_bytes;
+		if (conv->xfer_off < total)
+			continue;
+
+		conv->xfer_off = 0;
+		/* A cyclic block repeats until a newer one replaces it. */
+		if (xfer.cyclic && !more)
+			continue;
+		iio_buffer_signal_dmabuf_done(iiofab_sim_queue_pop(conv), 0);
+	}
+	return moved;
+}
+
+/* Moves up to @scans whole scans through the fileio ring; returns scans moved. */
+static u64 iiofab_sim_move_ring(struct iiofab_sim_conv *conv, u64 scans)
+{
+	bool output = iiofab_sim_conv_is_output(conv);
+	size_t head, tail, fill, avail, bytes, at, first;
+
+	if (!conv->ring_size)
+		return 0;
+
+	/* The engine owns head (ADC) or tail (DAC); the other side publishes. */
+	if (output) {
+		head = smp_load_acquire(&conv->ring_head);
+		tail = conv->ring_tail;
+		fill = head - tail;
+		avail = fill;
+		at = tail % conv->ring_size;
+	} else {
+		head = conv->ring_head;
+		tail = smp_load_acquire(&conv->ring_tail);
+		fill = head - tail;
+		avail = conv->ring_size - fill;
+		at = head % conv->ring_size;
+	}
+
+	bytes = min_t(u64, avail / conv->scan_bytes, scans) * conv->scan_bytes;
+	if (!bytes)
+		return 0;
+
+	first = min(bytes, conv->ring_size - at);
+	iiofab_sim_process(conv, conv->ring + at, first);
+	iiofab_sim_process(conv, conv->ring, bytes - first);
+
+	if (output) {
+		smp_store_release(&conv->ring_tail, tail + bytes);
+		wake_up_interruptible_poll(&conv->buffer.pollq,
+					   EPOLLOUT | EPOLLWRNORM);
+	} else {
+		smp_store_release(&conv->ring_head, head + bytes);
+		wake_up_interruptible_poll(&conv->buffer.pollq,
+					   EPOLLIN | EPOLLRDNORM);
+	}
+	return bytes / conv->scan_bytes;
+}
+
+static u64 iiofab_sim_move(struct iiofab_sim_conv *conv, u64 scans)
+{
+	/* While DMABUFs are attached they are the only path for data. */
+	if (atomic_read(&conv->attached))
+		return iiofab_sim_move_dmabuf(conv, scans);
+	return iiofab_sim_move_ring(conv, scans);
+}
+
+/* Account scans that fell due but had nowhere to go (ADC) or no data (DAC). */
+static void iiofab_sim_account_missed(struct iiofab_sim_conv *conv, u64 missed)
+{
+	if (!missed)
+		return;
+	if (iiofab_sim_conv_is_output(conv)) {
+		iiofab_sim_count(&conv->underruns, missed);
+	} else {
+		/* The converter kept sampling: the ramp moves on regardless. */
+		conv->n += missed;
+		iiofab_sim_count(&conv->overruns, missed);
+	}
+}
+
+static bool iiofab_sim_has_work(struct iiofab_sim_conv *conv)
+{
+	size_t fill;
+
+	if (atomic_read(&conv->attached))
+		return READ_ONCE(conv->queue_len) != 0;
+	fill = READ_ONCE(conv->ring_head) - READ_ONCE(conv->ring_tail);
+	if (iiofab_sim_conv_is_output(conv))
+		return fill >= conv->scan_bytes;
+	return conv->ring_size - fill >= conv->scan_bytes;
+}
+
+static int iiofab_sim_engine(void *data)
+{
+	struct iiofab_sim_conv *conv = data;
+	u64 start = ktime_get_ns();
+	u64 accounted = 0;
+
+	while (!kthread_should_stop()) {
+		u64 due, moved;
+
+		if (!conv->run_frequency) {
+			/* Unthrottled: as fast as the other side keeps up, no loss. */
+			if (iiofab_sim_move(conv, IIOFAB_SIM_BURST)) {
+				cond_resched();
+				continue;
+			}
+			wait_event_interruptible_timeout(conv->engine_wq,
+							 kthread_should_stop() ||
+							 iiofab_sim_has_work(conv),
+							 HZ);
+			continue;
+		}
+
+		due = mul_u64_u64_div_u64(ktime_get_ns() - start,
+					  conv->run_frequency, NSEC_PER_SEC);
+		moved = iiofab_sim_move(conv, due - accounted);
+		iiofab_sim_account_missed(conv, due - accounted - moved);
+		accounted = due;
+
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop()) {
+			ktime_t tick = ns_to_ktime(IIOFAB_SIM_TICK_NS);
+
+			schedule_hrtimeout_range(&tick, IIOFAB_SIM_TICK_SLACK_NS,
+						 HRTIMER_MODE_REL);
+		}
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+/* Signals every queued DMABUF with @err, oldest first. */
+static void iiofab_sim_queue_flush(struct iiofab_sim_conv *conv, int err)
+{
+	struct dma_fence *fence;
+
+	while ((fence = iiofab_sim_queue_pop(conv)))
+		iio_buffer_signal_dmabuf_done(fence, err);
+	conv->xfer_off = 0;
+}
+
+static s16 *iiofab_sim_sine_alloc(void)
+{
+	s16 *table;
+	unsigned int i;
+
+	table = kmalloc_array(IIOFAB_SIM_SINE_PERIOD, sizeof(*table), GFP_KERNEL);
+	if (!table)
+		return NULL;
+	for (i = 0; i < IIOFAB_SIM_SINE_PERIOD; i++) {
+		s64 s = fixp_sin32_rad(i, IIOFAB_SIM_SINE_PERIOD);
+
+		table[i] = div_s64(s * IIOFAB_SIM_SINE_AMPLITUDE, S32_MAX);
+	}
+	return table;
+}
+
+static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	unsigned int bit;
+	int ret;
+
+	conv->nchans = 0;
+	for_each_set_bit(bit, indio_dev->active_scan_mask,
+			 iio_get_masklength(indio_dev)) {
+		if (conv->nchans == IIOFAB_SIM_MAX_CHANNELS)
+			return -EINVAL;
+		conv->chans[conv->nchans++] = bit;
+	}
+	if (!conv->nchans)
+		return -EINVAL;
+	conv->scan_bytes = conv->nchans * sizeof(u16);
+
+	conv->n = 0;
+	conv->pos = 0;
+	conv->locked = false;
+	conv->scan_bad = false;
+	conv->xfer_off = 0;
+	conv->run_frequency = conv->sampling_frequency;
+	WRITE_ONCE(conv->overruns, 0);
+	WRITE_ONCE(conv->underruns, 0);
+	WRITE_ONCE(conv->samples_consumed, 0);
+	WRITE_ONCE(conv->pattern_errors, 0);
+
+	conv->sine = NULL;
+	if (!iiofab_sim_conv_is_output(conv) &&
+	    conv->pattern == IIOFAB_SIM_PATTERN_SINE) {
+		conv->sine = iiofab_sim_sine_alloc();
+		if (!conv->sine)
+			return -ENOMEM;
+	}
+
+	conv->engine = kthread_run(iiofab_sim_engine, conv, "iiofab-sim/%s",
+				   dev_name(&indio_dev->dev));
+	if (IS_ERR(conv->engine)) {
+		ret = PTR_ERR(conv->engine);
+		conv->engine = NULL;
+		goto out_free_sine;
+	}
+	return 0;
+
+out_free_sine:
+	kfree(conv->sine);
+	conv->sine = NULL;
+	return ret;
+}
+
+static int iiofab_sim_disable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+
+	if (conv->engine) {
+		kthread_stop(conv->engine);
+		conv->engine = NULL;
+	}
+	/* Nothing may wait forever on a block the converter will never move. */
+	iiofab_sim_queue_flush(conv, -EINTR);
+	kfree(conv->sine);
+	conv->sine = NULL;
+	return 0;
+}
+
+static size_t iiofab_sim_data_available(struct iio_buffer *buffer)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	size_t bpd = buffer->bytes_per_datum;
+
+	/*
+	 * With DMABUFs attached, claim readiness so that read() reaches
+	 * iiofab_sim_read() and fails with -EBUSY instead of blocking.
+	 */
+	if (atomic_read(&conv->attached))
+		return max(buffer->watermark, 1U);
+	if (!bpd)
+		return 0;
+	return (smp_load_acquire(&conv->ring_head) - READ_ONCE(conv->ring_tail)) / bpd;
+}
+
+static size_t iiofab_sim_space_available(struct iio_buffer *buffer)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	size_t bpd = buffer->bytes_per_datum;
+	size_t fill;
+
+	/* As above: let write() through to report -EBUSY. */
+	if (atomic_read(&conv->attached))
+		return 1;
+	if (!bpd)
+		return 0;
+	fill = READ_ONCE(conv->ring_head) - smp_load_acquire(&conv->ring_tail);
+	return (conv->ring_size - fill) / bpd;
+}
+
+/* Copies between the ring at byte counter @at and user memory, wrapping. */
+static int iiofab_sim_ring_copy(struct iiofab_sim_conv *conv, size_t at,
+				char __user *ubuf, size_t bytes, bool to_user)
+{
+	size_t pos = at % conv->ring_size;
+	size_t first = min(bytes, conv->ring_size - pos);
+	unsigned long left;
+
+	if (to_user) {
+		left = copy_to_user(ubuf, conv->ring + pos, first);
+		if (!left && bytes > first)
+			left = copy_to_user(ubuf + first, conv->ring, bytes - first);
+	} else {
+		left = copy_from_user(conv->ring + pos, ubuf, first);
+		if (!left && bytes > first)
+			left = copy_from_user(conv->ring, ubuf + first, bytes - first);
+	}
+	return left ? -EFAULT : 0;
+}
+
+static int iiofab_sim_read(struct iio_buffer *buffer, size_t n, char __user *ubuf)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	size_t bpd = buffer->bytes_per_datum;
+	size_t head, tail, bytes;
+	int ret;
+
+	if (atomic_read(&conv->attached))
+		return -EBUSY;
+
+	guard(mutex)(&conv->ring_lock);
+	if (!conv->ring_size || !bpd)
+		return 0;
+	if (n < bpd)
+		return -EINVAL;
+
+	head = smp_load_acquire(&conv->ring_head);
+	tail = conv->ring_tail;
+	bytes = min(rounddown(n, bpd), head - tail);
+	if (!bytes)
+		return 0;
+
+	ret = iiofab_sim_ring_copy(conv, tail, ubuf, bytes, true);
+	if (ret)
+		return ret;
+	smp_store_release(&conv->ring_tail, tail + bytes);
+	wake_up(&conv->engine_wq);
+	return bytes;
+}
+
+static int iiofab_sim_write(struct iio_buffer *buffer, size_t n,
+			    const char __user *ubuf)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	size_t bpd = buffer->bytes_per_datum;
+	size_t head, tail, bytes;
+	int ret;
+
+	if (atomic_read(&conv->attached))
+		return -EBUSY;
+
+	guard(mutex)(&conv->ring_lock);
+	if (!conv->ring_size || !bpd)
+		return 0;
+	if (n < bpd)
+		return -EINVAL;
+
+	head = conv->ring_head;
+	tail = smp_load_acquire(&conv->ring_tail);
+	bytes = min(rounddown(n, bpd), conv->ring_size - (head - tail));
+	if (!bytes)
+		return 0;
+
+	ret = iiofab_sim_ring_copy(conv, head, (char __user *)ubuf, bytes, false);
+	if (ret)
+		return ret;
+	smp_store_release(&conv->ring_head, head + bytes);
+	wake_up(&conv->engine_wq);
+	return bytes;
+}
+
+static int iiofab_sim_set_length(struct iio_buffer *buffer, unsigned int length)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+
+	if (length != buffer->length) {
+		buffer->length = length;
+		conv->ring_update = true;
+	}
+	return 0;
+}
+
+static int iiofab_sim_set_bytes_per_datum(struct iio_buffer *buffer, size_t bpd)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+
+	if (bpd != buffer->bytes_per_datum) {
+		buffer->bytes_per_datum = bpd;
+		conv->ring_update = true;
+	}
+	return 0;
+}
+
+/* Called before enable: size the ring and start it empty, like kfifo. */
+static int iiofab_sim_request_update(struct iio_buffer *buffer)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	size_t size;
+
+	guard(mutex)(&conv->ring_lock);
+	if (conv->ring_update || !conv->ring) {
+		if (check_mul_overflow((size_t)buffer->length,
+				       buffer->bytes_per_datum, &size))
+			return -EINVAL;
+		vfree(conv->ring);
+		conv->ring = NULL;
+		conv->ring_size = 0;
+		if (size) {
+			conv->ring = vzalloc(size);
+			if (!conv->ring)
+				return -ENOMEM;
+		}
+		conv->ring_size = size;
+		conv->ring_update = false;
+	}
+	conv->ring_head = 0;
+	conv->ring_tail = 0;
+	return 0;
+}
+
+static struct iio_dma_buffer_block *
+iiofab_sim_attach_dmabuf(struct iio_buffer *buffer,
+			 struct dma_buf_attachment *attach)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	struct iio_dma_buffer_block *block;
+
+	/* Fails once unloading has begun: the device is on its way out. */
+	if (!try_module_get(THIS_MODULE))
+		return ERR_PTR(-ENODEV);
+
+	block = kzalloc(sizeof(*block), GFP_KERNEL);
+	if (!block) {
+		module_put(THIS_MODULE);
+		return ERR_PTR(-ENOMEM);
+	}
+	block->conv = conv;
+	iio_buffer_get(buffer);
+	atomic_inc(&conv->attached);
+	return block;
+}
+
+static void iiofab_sim_detach_dmabuf(struct iio_buffer *buffer,
+				     struct iio_dma_buffer_block *block)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+
+	atomic_dec(&conv->attached);
+	wake_up(&conv->engine_wq);
+	kfree(block);
+	iio_buffer_put(buffer);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Runs inside the core's fence-signalling section with the DMABUF's
+ * reservation lock already dropped: no allocation, no waiting, only a slot
+ * in the preallocated FIFO.
+ */
+static int iiofab_sim_enqueue_dmabuf(struct iio_buffer *buffer,
+				     struct iio_dma_buffer_block *block,
+				     struct dma_fence *fence, struct sg_table *sgt,
+				     size_t size, bool cyclic)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	struct iiofab_sim_xfer *xfer;
+
+	scoped_guard(spinlock, &conv->queue_lock) {
+		if (conv->queue_len == IIOFAB_SIM_QUEUE_MAX)
+			return -EBUSY;
+		xfer = &conv->queue[(conv->queue_head + conv->queue_len) %
+				    IIOFAB_SIM_QUEUE_MAX];
+		xfer->fence = fence;
+		xfer->sgt = sgt;
+		xfer->bytes = size;
+		xfer->cyclic = cyclic;
+		conv->queue_len++;
+	}
+	wake_up(&conv->engine_wq);
+	return 0;
+}
+
+static void iiofab_sim_release(struct iio_buffer *buffer)
+{
+	struct iiofab_sim_conv *conv = to_conv(buffer);
+	struct completion *released = conv->released;
+
+	mutex_destroy(&conv->ring_lock);
+	vfree(conv->ring);
+	kvfree(conv);
+	complete(released);
+}
+
+static const struct iio_buffer_access_funcs iiofab_sim_access_funcs = {
+	.read = iiofab_sim_read,
+	.write = iiofab_sim_write,
+	.data_available = iiofab_sim_data_available,
+	.space_available = iiofab_sim_space_available,
+	.request_update = iiofab_sim_request_update,
+	.set_bytes_per_datum = iiofab_sim_set_bytes_per_datum,
+	.set_length = iiofab_sim_set_length,
+	.enable = iiofab_sim_enable,
+	.disable = iiofab_sim_disable,
+	.release = iiofab_sim_release,
+	.attach_dmabuf = iiofab_sim_attach_dmabuf,
+	.detach_dmabuf = iiofab_sim_detach_dmabuf,
+	.enqueue_dmabuf = iiofab_sim_enqueue_dmabuf,
+	.modes = INDIO_BUFFER_HARDWARE,
+};
+
+struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
+					      struct completion *released)
+{
+	struct iiofab_sim_conv *conv;
+
+	conv = kvzalloc(sizeof(*conv), GFP_KERNEL);
+	if (!conv)
+		return NULL;
+
+	conv->dev = dev;
+	conv->released = released;
+	conv->sampling_frequency = IIOFAB_SIM_DEFAULT_RATE;
+	conv->pattern = IIOFAB_SIM_PATTERN_RAMP;
+	mutex_init(&conv->ring_lock);
+	spin_lock_init(&conv->queue_lock);
+	atomic_set(&conv->attached, 0);
+	init_waitqueue_head(&conv->engine_wq);
+
+	conv->buffer.access = &iiofab_sim_access_funcs;
+	conv->buffer.direction = output ? IIO_BUFFER_DIRECTION_OUT :
+					  IIO_BUFFER_DIRECTION_IN;
+	conv->buffer.length = 4096;
+	iio_buffer_init(&conv->buffer);
+	return conv;
+}
+
+void iiofab_sim_conv_put(struct iiofab_sim_conv *conv)
+{
+	iio_buffer_put(&conv->buffer);
+}

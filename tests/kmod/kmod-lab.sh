@@ -1,0 +1,243 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# Runs one group of kmod.* tests inside the lab's board guest:
+#   kmod-lab.sh load|fileio|dmabuf|lifecycle|rate|bench
+# Needs IIOFAB_BUILD_DIR (set by the lab). After the group, the kernel log
+# must hold no BUG:, WARNING:, Oops or refcount_t line.
+set -euo pipefail
+
+BUILD=${IIOFAB_BUILD_DIR:?IIOFAB_BUILD_DIR is not set}
+KO=$BUILD/kmod/iiofab_sim.ko
+T=$BUILD/tests/kmod
+SYS=/sys/bus/iio/devices
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+log() { echo "== $*"; }
+
+DMESG_MARK=$(dmesg | wc -l)
+check_dmesg() {
+	local new
+	new=$(dmesg | tail -n +$((DMESG_MARK + 1)))
+	DMESG_MARK=$(dmesg | wc -l)
+	if grep -E 'BUG:|WARNING:|Oops|refcount_t' <<<"$new"; then
+		echo "$new" >&2
+		fail "kernel log after $1"
+	fi
+}
+
+load() {
+	modprobe industrialio
+	insmod "$KO" "$@"
+}
+unload() { rmmod iiofab_sim; }
+loaded() { [ -d /sys/module/iiofab_sim ]; }
+
+# iio:deviceN directory of the converter with label $1
+dev_dir() {
+	local d
+	for d in "$SYS"/iio:device*; do
+		if [ "$(cat "$d/label" 2>/dev/null)" = "$1" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	fail "no device labelled $1"
+}
+
+count_named() { grep -lx "$1" "$SYS"/iio:device*/name 2>/dev/null | wc -l; }
+
+group_load() {
+	local params adcs dacs ch d i
+	for params in "" "adcs=2 dacs=3 channels=8" "adcs=0 dacs=1 channels=1" \
+		      "adcs=1 dacs=0 channels=16" ""; do
+		# shellcheck disable=SC2086
+		load $params
+		adcs=1 dacs=1 ch=4
+		for p in $params; do
+			case $p in
+			adcs=*) adcs=${p#adcs=} ;;
+			dacs=*) dacs=${p#dacs=} ;;
+			channels=*) ch=${p#channels=} ;;
+			esac
+		done
+		[ "$(count_named iiofab-sim-adc)" = "$adcs" ] || fail "[$params] ADC count"
+		[ "$(count_named iiofab-sim-dac)" = "$dacs" ] || fail "[$params] DAC count"
+		for ((i = 0; i < adcs; i++)); do
+			d=$(dev_dir "adc$i")
+			[ "$(ls "$d"/scan_elements/in_voltage*_en | wc -l)" = "$ch" ] ||
+				fail "[$params] adc$i channel count"
+			[ "$(cat "$d/scan_elements/in_voltage0_type")" = "le:s16/16>>0" ] ||
+				fail "[$params] scan type"
+		done
+		for ((i = 0; i < dacs; i++)); do
+			d=$(dev_dir "dac$i")
+			[ "$(ls "$d"/scan_elements/out_voltage*_en | wc -l)" = "$ch" ] ||
+				fail "[$params] dac$i channel count"
+		done
+		unload
+		log "load/unload [${params:-defaults}] ok"
+	done
+
+	for params in channels=0 channels=17 adcs=9; do
+		if insmod "$KO" "$params" 2>/dev/null; then
+			unload
+			fail "insmod accepted $params"
+		fi
+	done
+	log "bad parameters refused"
+
+	load
+	local adc dac out
+	adc=$(dev_dir adc0)
+	dac=$(dev_dir dac0)
+	[ "$(cat "$adc/sampling_frequency")" = 1000000 ] || fail "default sampling_frequency"
+	[ "$(cat "$adc/pattern")" = ramp ] || fail "default pattern"
+	echo sine >"$adc/pattern"
+	[ "$(cat "$adc/pattern")" = sine ] || fail "pattern write"
+	echo 250000 >"$adc/sampling_frequency"
+	[ "$(cat "$adc/sampling_frequency")" = 250000 ] || fail "sampling_frequency write"
+	if echo 17 >"$adc/pattern" 2>/dev/null; then fail "bad pattern accepted"; fi
+	if echo -5 >"$adc/sampling_frequency" 2>/dev/null; then fail "negative rate accepted"; fi
+	for a in overruns; do [ "$(cat "$adc/$a")" = 0 ] || fail "adc $a"; done
+	for a in samples_consumed pattern_errors underruns; do
+		[ "$(cat "$dac/$a")" = 0 ] || fail "dac $a"
+	done
+
+	# Settings are refused while the buffer runs; counters keep their
+	# values after it stops.
+	echo 1 >"$adc/scan_elements/in_voltage0_en"
+	echo 1000 >"$adc/sampling_frequency"
+	echo 1 >"$adc/buffer0/enable"
+	if echo 5 >"$adc/sampling_frequency" 2>/dev/null; then fail "rate change while enabled"; fi
+	sleep 0.5
+	echo 0 >"$adc/buffer0/enable"
+	out=$(cat "$adc/overruns")
+	[ "$out" -gt 0 ] || fail "no overruns counted with nobody reading ($out)"
+	sleep 0.1
+	[ "$(cat "$adc/overruns")" = "$out" ] || fail "overruns changed after disable"
+	log "attributes ok (overruns while unread: $out)"
+
+	out=$(iio_info -u local: 2>&1) || fail "iio_info: $out"
+	for want in iiofab-sim-adc iiofab-sim-dac "label: adc0" "label: dac0" \
+		    sampling_frequency pattern pattern_available overruns \
+		    samples_consumed pattern_errors underruns voltage0 voltage3; do
+		grep -q "$want" <<<"$out" || { echo "$out"; fail "iio_info lacks $want"; }
+	done
+	log "iio_info lists both devices and their attributes"
+
+	# Unload with a buffer running and nobody holding it.
+	echo 0 >"$adc/sampling_frequency"
+	echo 1 >"$adc/buffer0/enable"
+	echo 1 >"$dac/scan_elements/out_voltage0_en"
+	echo 1 >"$dac/buffer0/enable"
+	sleep 0.2
+	unload
+	log "unload with running buffers ok"
+}
+
+group_fileio() {
+	local adc dac scans=1048576 out
+	load
+	adc=$(dev_dir adc0)
+	dac=$(dev_dir dac0)
+	# Unthrottled: the converter waits for the reader, so no sample is lost.
+	echo 0 >"$adc/sampling_frequency"
+	iio_readdev -u local: -b 65536 -s $scans iiofab-sim-adc \
+		voltage0 voltage1 voltage2 voltage3 >"$TMP/adc.bin"
+	"$T/t_kmod_ramp_check" "$TMP/adc.bin" 4 $scans
+	[ "$(cat "$adc/overruns")" = 0 ] || fail "overruns during iio_readdev"
+	log "iio_readdev: $scans samples x 4 channels match the ramp"
+
+	python3 - "$TMP/dac.bin" <<'PY'
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    f.write(b"".join(struct.pack("<4H", *[(n + 4096 * c) & 0xffff for c in range(4)])
+                     for n in range(65536)))
+PY
+	echo 0 >"$dac/sampling_frequency"
+	iio_writedev -u local: -b 4096 -s 65536 iiofab-sim-dac \
+		voltage0 voltage1 voltage2 voltage3 <"$TMP/dac.bin"
+	out=$(cat "$dac/samples_consumed")
+	[ "$out" -gt 0 ] || fail "iio_writedev: nothing consumed"
+	[ "$(cat "$dac/pattern_errors")" = 0 ] || fail "iio_writedev: pattern errors"
+	log "iio_writedev: $out samples consumed, no pattern error"
+	unload
+}
+
+group_dmabuf() {
+	load
+	"$T/t_kmod_dmabuf_adc"
+	check_dmesg "DMABUF ADC"
+	"$T/t_kmod_dmabuf_dac"
+	unload
+}
+
+# Holds DMABUFs of $1 in a helper process; unloading must be refused while it
+# holds them and succeed once it is gone ($2 = "disable" when a cyclic DAC
+# block keeps them until the buffer is disabled).
+unload_while_attached() {
+	local label=$1 after=$2 pid i
+	load
+	"$T/t_kmod_dmabuf_life" hold "$label" >"$TMP/hold.out" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q READY "$TMP/hold.out" && break
+		kill -0 $pid 2>/dev/null || { cat "$TMP/hold.out"; fail "hold $label died"; }
+		sleep 0.1
+	done
+	grep -q READY "$TMP/hold.out" || fail "hold $label never ready"
+	if rmmod iiofab_sim 2>/dev/null; then fail "unloaded under attached DMABUFs"; fi
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	if [ "$after" = disable ]; then
+		sleep 0.2
+		if rmmod iiofab_sim 2>/dev/null; then
+			fail "unloaded while a cyclic block is still queued"
+		fi
+		echo 0 >"$(dev_dir "$label")/buffer0/enable"
+	fi
+	for ((i = 0; i < 50; i++)); do
+		rmmod iiofab_sim 2>/dev/null && break
+		sleep 0.1
+	done
+	! loaded || fail "cannot unload after the $label holder is gone"
+	log "unload while $label DMABUFs attached: refused, then clean"
+}
+
+group_lifecycle() {
+	load
+	"$T/t_kmod_dmabuf_life" detach-queued
+	"$T/t_kmod_dmabuf_life" disable-queued
+	unload
+	check_dmesg "detach/disable while queued"
+	unload_while_attached adc0 none
+	check_dmesg "unload while ADC attached"
+	unload_while_attached dac0 disable
+}
+
+group_rate() {
+	load
+	"$T/t_kmod_rate"
+	unload
+}
+
+group_bench() {
+	load
+	"$T/t_kmod_bench" "${IIOFAB_BENCH_SECONDS:-3}"
+	unload
+}
+
+group=${1:-}
+case $group in
+load | fileio | dmabuf | lifecycle | rate | bench) ;;
+*) echo "usage: $0 load|fileio|dmabuf|lifecycle|rate|bench" >&2; exit 2 ;;
+esac
+[ -f "$KO" ] || fail "$KO not built"
+if loaded; then unload; fi
+"group_$group"
+if loaded; then unload; fi
+check_dmesg "kmod.$group"
+log "kmod.$group passed"

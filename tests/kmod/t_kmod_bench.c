@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kmod.bench: the unthrottled simulated ADC's throughput (sampling_frequency
+ * 0, all channels) through fileio (libiio's local backend, as iio_readdev
+ * uses it) and through DMABUF blocks. Prints figures, asserts nothing
+ * beyond "data flowed".
+ *   t_kmod_bench [SECONDS]
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <iio.h>
+
+#include "t_iio.h"
+
+#define NCHANS		4
+#define FILEIO_SCANS	65536
+#define NBLOCKS		8
+#define BLOCK_SIZE	(1024 * 1024)
+
+static void report(const char *path, uint64_t bytes, double secs)
+{
+	t_log("kmod.bench adc %-6s %8.1f MB/s  %7.2f MS/s  (%" PRIu64 " bytes in %.2f s)",
+	      path, bytes / secs / 1e6, bytes / secs / (2.0 * NCHANS) / 1e6, bytes, secs);
+}
+
+static int bench_fileio(int dev, double secs)
+{
+	struct iio_context *ctx;
+	struct iio_device *idev;
+	struct iio_buffer *buf;
+	char id[32];
+	uint64_t bytes = 0;
+	unsigned int i;
+	double t0, t;
+
+	T_CHECK(!t_attr_write(dev, "sampling_frequency", "0"), "sampling_frequency");
+	ctx = iio_create_local_context();
+	T_CHECK(ctx, "libiio local context: %s", strerror(errno));
+	snprintf(id, sizeof(id), "iio:device%d", dev);
+	idev = iio_context_find_device(ctx, id);
+	T_CHECK(idev, "libiio: no %s", id);
+	for (i = 0; i < iio_device_get_channels_count(idev); i++) {
+		struct iio_channel *ch = iio_device_get_channel(idev, i);
+
+		if (iio_channel_is_scan_element(ch) && !iio_channel_is_output(ch))
+			iio_channel_enable(ch);
+	}
+	buf = iio_device_create_buffer(idev, FILEIO_SCANS, false);
+	T_CHECK(buf, "libiio buffer: %s", strerror(errno));
+
+	t0 = t_now();
+	do {
+		ssize_t n = iio_buffer_refill(buf);
+
+		T_CHECK(n > 0, "refill: %s", strerror(n < 0 ? (int)-n : EIO));
+		bytes += (uint64_t)n;
+		t = t_now();
+	} while (t - t0 < secs);
+	iio_buffer_destroy(buf);
+	iio_context_destroy(ctx);
+	report("fileio", bytes, t - t0);
+	return 0;
+}
+
+static int bench_dmabuf(int dev, double secs)
+{
+	struct t_arena arena;
+	int chr_fd, buf_fd, ret;
+	uint64_t bytes = 0;
+	unsigned int i, k;
+	double t0, t;
+
+	T_CHECK(!t_attr_write(dev, "sampling_frequency", "0"), "sampling_frequency");
+	T_CHECK(!t_set_channels(dev, false, NCHANS, 0xf), "channels");
+	ret = t_arena_create(&arena, NBLOCKS, BLOCK_SIZE);
+	T_CHECK(!ret, "arena: %s", strerror(-ret));
+	ret = t_open_buffer(dev, &chr_fd, &buf_fd);
+	T_CHECK(!ret, "buffer fd: %s", strerror(-ret));
+	for (i = 0; i < NBLOCKS; i++) {
+		T_CHECK(!t_dmabuf_attach(buf_fd, arena.fds[i]), "attach");
+		T_CHECK(!t_dmabuf_enqueue(buf_fd, arena.fds[i], BLOCK_SIZE, false), "enqueue");
+	}
+	t0 = t_now();
+	T_CHECK(!t_buffer_enable(dev, true), "enable");
+	for (k = 0;; k++) {
+		int fd = arena.fds[k % NBLOCKS];
+
+		T_CHECK(t_dmabuf_wait(fd, 5000) == 1, "block %u did not complete", k);
+		/* Dequeue as a consumer would, so the figure includes the syncs. */
+		T_CHECK(!t_dmabuf_sync(fd, true, false), "sync start");
+		T_CHECK(!t_dmabuf_sync(fd, false, false), "sync end");
+		bytes += BLOCK_SIZE;
+		t = t_now();
+		if (t - t0 >= secs)
+			break;
+		T_CHECK(!t_dmabuf_enqueue(buf_fd, fd, BLOCK_SIZE, false), "re-enqueue");
+	}
+	T_CHECK(!t_buffer_enable(dev, false), "disable");
+	close(buf_fd);
+	close(chr_fd);
+	t_arena_destroy(&arena);
+	report("dmabuf", bytes, t - t0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? strtod(argv[1], NULL) : 3.0;
+	int dev = t_find_device("adc0");
+	int ret;
+
+	if (dev < 0) {
+		fprintf(stderr, "no iiofab-sim adc0: is iiofab_sim loaded?\n");
+		return 1;
+	}
+	ret = bench_fileio(dev, secs) || bench_dmabuf(dev, secs);
+	t_attr_write(dev, "sampling_frequency", "1000000");
+	return ret;
+}
