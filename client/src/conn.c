@@ -543,6 +543,12 @@ int conn_progress(struct iiofab_ctx *ctx, int64_t deadline, conn_done_fn done,
 		if (n > 0)
 			continue;
 
+		/* Consume pending channel events so the fd callers poll
+		 * (iiofab_stream_fd) is quiet until something new happens. */
+		handle_cq_events(ctx);
+		handle_cm_events(ctx);
+		if (ctx->err)
+			return ctx->err;
 		ret = ibv_req_notify_cq(ctx->cq, 0);
 		if (ret) {
 			conn_fail(ctx, -ret, "cannot arm the completion queue");
@@ -556,12 +562,8 @@ int conn_progress(struct iiofab_ctx *ctx, int64_t deadline, conn_done_fn done,
 
 		int64_t left = deadline - ctx_now_ms();
 
-		if (left <= 0) {
-			handle_cm_events(ctx);
-			if (ctx->err)
-				return ctx->err;
+		if (left <= 0)
 			return first ? -EAGAIN : -ETIMEDOUT;
-		}
 		first = false;
 
 		struct pollfd pfd[2] = {
