@@ -279,14 +279,20 @@ static void walk_device_info(struct cur *c, struct iiofab_msg_device_info *m)
 	io_name(c, &m->device);
 }
 
-static void io_names(struct cur *c, uint16_t *n, struct iiofab_wire_str *names,
-		     uint16_t max)
+static void io_name_list(struct cur *c, uint16_t n, struct iiofab_wire_str *names)
 {
 	uint16_t i;
 
-	io_count(c, n, 0, max);
-	for (i = 0; i < *n && !c->err; i++)
+	for (i = 0; i < n && !c->err; i++)
 		io_name(c, &names[i]);
+}
+
+/* u16 count, then that many names. */
+static void io_names(struct cur *c, uint16_t *n, struct iiofab_wire_str *names,
+		     uint16_t max)
+{
+	io_count(c, n, 0, max);
+	io_name_list(c, *n, names);
 }
 
 static void walk_device(struct cur *c, struct iiofab_msg_device *m)
@@ -324,7 +330,7 @@ static void walk_device(struct cur *c, struct iiofab_msg_device *m)
 			ch->attrs = attrs;
 		}
 		pool_used += ch->n_attrs;
-		io_names(c, &ch->n_attrs, attrs, IIOFAB_WIRE_MAX_CHAN_ATTRS);
+		io_name_list(c, ch->n_attrs, attrs);
 	}
 }
 
