@@ -197,6 +197,85 @@ static void test_golden_bytes(void **state)
 	assert_memory_equal(t->buf, want, wn);
 }
 
+static void t_put_fmt(struct t_bytes *b, int16_t idx, uint8_t sign, uint8_t bits,
+		      uint8_t storage, uint8_t shift, uint8_t be)
+{
+	t_put(b, (uint16_t)idx, 2);
+	t_put(b, sign, 1);
+	t_put(b, bits, 1);
+	t_put(b, storage, 1);
+	t_put(b, shift, 1);
+	t_put(b, be, 1);
+}
+
+/* The nested layouts: DEVICE and STREAM_INFO, written out by hand. */
+static void test_golden_nested(void **state)
+{
+	struct t_ctx *t = *state;
+	struct t_bytes b = { .n = 0 };
+	uint8_t want[1024];
+	size_t wn;
+	int n, i;
+
+	n = t_encode(t, IIOFAB_MSG_DEVICE);
+	t_put_str(&b, "iio:device0", 11);
+	t_put_str(&b, "iiofab-sim-adc", 14);
+	t_put_str(&b, "adc0", 4);
+	t_put(&b, IIOFAB_WIRE_KIND_INPUT, 1);
+	t_put(&b, 3, 2);
+	t_put_str(&b, "sampling_frequency", 18);
+	t_put_str(&b, "pattern", 7);
+	t_put_str(&b, "", 0);
+	t_put(&b, 2, 2);
+	t_put_str(&b, "length", 6);
+	t_put_str(&b, "watermark", 9);
+	t_put(&b, 3, 2);
+	t_put_str(&b, "voltage0", 8);
+	t_put_str(&b, "in0", 3);
+	t_put(&b, 0, 1);
+	t_put_fmt(&b, 0, 1, 16, 16, 0, 0);
+	t_put(&b, 2, 2);
+	t_put_str(&b, "raw", 3);
+	t_put_str(&b, "scale", 5);
+	t_put_str(&b, "voltage1", 8);
+	t_put_str(&b, "", 0);
+	t_put(&b, 0, 1);
+	t_put_fmt(&b, 1, 0, 12, 16, 4, 1);
+	t_put(&b, 3, 2);
+	t_put_str(&b, "raw", 3);
+	t_put_str(&b, "scale", 5);
+	t_put_str(&b, "offset", 6);
+	t_put_str(&b, "timestamp", 9);
+	t_put_str(&b, "", 0);
+	t_put(&b, 0, 1);
+	t_put_fmt(&b, -1, 0, 0, 0, 0, 0);
+	t_put(&b, 0, 2);
+	wn = t_frame(want, IIOFAB_MSG_DEVICE, 0x01020304, &b);
+	assert_int_equal(n, wn);
+	assert_memory_equal(t->buf, want, wn);
+
+	b.n = 0;
+	n = t_encode(t, IIOFAB_MSG_STREAM_INFO);
+	t_put(&b, 42, 4);
+	t_put(&b, 65536, 4);
+	t_put(&b, 5, 4);
+	t_put(&b, 8, 2);
+	t_put(&b, IIOFAB_WIRE_REG_MEMFD, 1);
+	t_put(&b, 0, 1);
+	t_put(&b, 0x7f0012345000ULL, 8);
+	t_put(&b, 0x1234, 4);
+	t_put(&b, 4, 2);
+	for (i = 0; i < 4; i++)
+		t_put_fmt(&b, (int16_t)i, 1, 16, 16, 0, 0);
+	for (i = 0; i < 5; i++) {
+		t_put(&b, 0x7f0000000000ULL + i * 65536ULL, 8);
+		t_put(&b, 0x100u + i, 4);
+	}
+	wn = t_frame(want, IIOFAB_MSG_STREAM_INFO, 0x01020304, &b);
+	assert_int_equal(n, wn);
+	assert_memory_equal(t->buf, want, wn);
+}
+
 /* Every strict prefix of every body is refused, as is every trailing byte. */
 static void test_truncated_and_trailing(void **state)
 {
@@ -574,6 +653,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roundtrip_all, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_decoded_fields, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_golden_bytes, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(test_golden_nested, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_and_trailing, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_header_errors, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, t_setup, t_teardown),
