@@ -94,6 +94,17 @@ int srv_client_send_post(struct srv_client *cl, unsigned int slot, int len)
 				(unsigned long long)cl->cid, strerror(-len));
 		return len < 0 ? len : (cl->dying ? -ENOTCONN : 0);
 	}
+	if (cl->srv->log.level >= SRV_LOG_DEBUG) {
+		struct iiofab_wire_hdr h = { 0 };
+		int derr = iiofab_wire_decode(send_buf(cl, slot), (size_t)len, &h,
+					      cl->srv->check);
+
+		/* Self-check: everything sent must decode on the other side. */
+		if (derr)
+			srv_err(&cl->srv->log, "client %llu: outgoing %s (%d bytes) does not decode: %s",
+				(unsigned long long)cl->cid, iiofab_wire_type_name(h.type), len,
+				strerror(-derr));
+	}
 	sge.addr = (uintptr_t)send_buf(cl, slot);
 	sge.length = (uint32_t)len;
 	sge.lkey = cl->buf_mr->lkey;
@@ -740,10 +751,14 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	if (err)
 		goto out_free_watch;
 
-	/* The client READs our blocks: give it responder resources. */
-	cp.responder_resources = (uint8_t)clamp(req ? req->initiator_depth : 1,
-						(unsigned int)da.max_qp_rd_atom);
-	cp.initiator_depth = (uint8_t)clamp(req ? req->responder_resources : 1,
+	/*
+	 * The client READs our blocks: we are the responder, and the READs it
+	 * may have in flight are bounded by our responder resources. Offer
+	 * what the device allows; the client's initiator depth caps it anyway.
+	 * (In a request event these fields are already from our side.)
+	 */
+	cp.responder_resources = (uint8_t)clamp((unsigned int)da.max_qp_rd_atom, 255);
+	cp.initiator_depth = (uint8_t)clamp(req ? req->initiator_depth : 0,
 					    (unsigned int)da.max_qp_init_rd_atom);
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;

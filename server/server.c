@@ -210,7 +210,8 @@ int srv_run(const struct srv_config *cfg)
 	srv->verbs = &srv_verbs_default;
 	clock_gettime(CLOCK_MONOTONIC, &srv->started);
 	srv->msg = malloc(sizeof(*srv->msg));
-	if (!srv->msg) {
+	srv->check = malloc(sizeof(*srv->check));
+	if (!srv->msg || !srv->check) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -299,6 +300,7 @@ out_restore_signals:
 out_destroy_loop:
 	srv_loop_destroy(srv->loop);
 out_free_msg:
+	free(srv->check);
 	free(srv->msg);
 out_free:
 	free(srv);

@@ -95,6 +95,7 @@ struct srv {
 	struct timespec started;
 	struct srv_stats stats;
 	union iiofab_wire_msg *msg;	/* decode scratch, too big for the stack */
+	union iiofab_wire_msg *check;	/* debug self-check of outgoing messages */
 };
 
 enum srv_client_state {
