@@ -81,19 +81,26 @@ static int set_host(struct iiofab_uri *out, const char *h, size_t len,
 }
 
 /* "[v6addr%zone]": the address must parse; the zone is a plain name. */
-static int parse_ipv6(const char *h, size_t len, struct iiofab_uri *out)
+/* h[0..len) is a complete address literal of the family. */
+static bool inet_literal(int af, const char *h, size_t len)
 {
 	char addr[INET6_ADDRSTRLEN];
-	struct in6_addr a6;
+	struct in6_addr a;
+
+	if (!len || len >= sizeof(addr))
+		return false;
+	memcpy(addr, h, len);
+	addr[len] = '\0';
+	return inet_pton(af, addr, &a) == 1;
+}
+
+static int parse_ipv6(const char *h, size_t len, struct iiofab_uri *out)
+{
 	const char *pct = memchr(h, '%', len);
 	size_t alen = pct ? (size_t)(pct - h) : len;
 	size_t i;
 
-	if (!alen || alen >= sizeof(addr))
-		return -EINVAL;
-	memcpy(addr, h, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET6, addr, &a6) != 1)
+	if (!inet_literal(AF_INET6, h, alen))
 		return -EINVAL;
 	if (pct) {
 		if (alen + 1 == len)
@@ -111,14 +118,7 @@ static int parse_host(const char *h, size_t len, struct iiofab_uri *out)
 		return -EINVAL;
 	/* Digits and dots only: it is an IPv4 address or nothing. */
 	if (all_digits_and_dots(h, len)) {
-		char addr[INET_ADDRSTRLEN];
-		struct in_addr a4;
-
-		if (!len || len >= sizeof(addr))
-			return -EINVAL;
-		memcpy(addr, h, len);
-		addr[len] = '\0';
-		if (inet_pton(AF_INET, addr, &a4) != 1)
+		if (!inet_literal(AF_INET, h, len))
 			return -EINVAL;
 		return set_host(out, h, len, IIOFAB_URI_HOST_IPV4);
 	}
