@@ -9,7 +9,8 @@ URI=rdma://$BOARD
 IIOFAB=$B/client/iiofab
 IIOFABD=$B/server/iiofabd
 ADC=iiofab-sim-adc
-# Board and hosts talk through the lab's shared run directory.
+# Board and hosts talk through files in the lab's shared run directory,
+# named with this prefix (the harness collects them with the results).
 T_SHARED=/run/lab/adc
 T_PSK=/tmp/adc-test.psk
 T_FAILS=0
@@ -39,6 +40,11 @@ t_check() {
 	if "$@"; then t_pass "$name"; else t_fail "$name"; fi
 }
 
+# t_quiet COMMAND...: runs the command with its stdout discarded.
+t_quiet() {
+	"$@" >/dev/null
+}
+
 # t_expect_error NAME REGEX COMMAND...: the command must exit non-zero (not
 # by a signal) and its stderr must match REGEX (grep -E, case-insensitive).
 t_expect_error() {
@@ -62,12 +68,12 @@ t_expect_error() {
 # Prints the agent's answer; returns its status.
 t_board() {
 	local action=$1 timeout=${2:-30} i
-	rm -f "$T_SHARED/done.$action" "$T_SHARED/answer.$action"
-	touch "$T_SHARED/req.$action"
+	rm -f "$T_SHARED-done.$action" "$T_SHARED-answer.$action"
+	touch "$T_SHARED-req.$action"
 	for ((i = 0; i < timeout * 10; i++)); do
-		if [ -e "$T_SHARED/done.$action" ]; then
-			cat "$T_SHARED/answer.$action" 2>/dev/null
-			return "$(cat "$T_SHARED/done.$action")"
+		if [ -e "$T_SHARED-done.$action" ]; then
+			cat "$T_SHARED-answer.$action" 2>/dev/null
+			return "$(cat "$T_SHARED-done.$action")"
 		fi
 		sleep 0.1
 	done
