@@ -110,6 +110,7 @@ group_load() {
 	# values after it stops.
 	echo 1 >"$adc/scan_elements/in_voltage0_en"
 	echo 1000 >"$adc/sampling_frequency"
+	echo 16 >"$adc/buffer0/length"
 	echo 1 >"$adc/buffer0/enable"
 	if echo 5 >"$adc/sampling_frequency" 2>/dev/null; then fail "rate change while enabled"; fi
 	sleep 0.5

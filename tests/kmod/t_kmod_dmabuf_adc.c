@@ -25,7 +25,7 @@ static int run_mask(int dev, unsigned int mask)
 	struct t_arena arena;
 	uint64_t scans, overruns, k;
 	int chr_fd, buf_fd, ret;
-	char byte;
+	char bytes[64];
 
 	for (c = 0; c < NCHANS; c++)
 		if (mask & (1u << c))
@@ -46,14 +46,16 @@ static int run_mask(int dev, unsigned int mask)
 	}
 	ret = t_dmabuf_attach(buf_fd, arena.fds[0]);
 	T_CHECK(ret == -EBUSY, "second attach: %d, want -EBUSY", ret);
-	T_CHECK(read(buf_fd, &byte, 1) < 0 && errno == EBUSY,
-		"fileio read while attached not refused with EBUSY");
 
 	for (i = 0; i < NBLOCKS; i++) {
 		ret = t_dmabuf_enqueue(buf_fd, arena.fds[i], BLOCK_SIZE, false);
 		T_CHECK(!ret, "enqueue %u: %s", i, strerror(-ret));
 	}
 	T_CHECK(!t_buffer_enable(dev, true), "enable");
+	T_CHECK(read(buf_fd, bytes, sizeof(bytes)) < 0 && errno == EBUSY,
+		"fileio read on the buffer fd not refused with EBUSY while attached");
+	T_CHECK(read(chr_fd, bytes, sizeof(bytes)) < 0 && errno == EBUSY,
+		"legacy read on the chardev not refused with EBUSY");
 
 	for (k = 0; k < TOTAL_BLOCKS; k++) {
 		unsigned int b = k % NBLOCKS;
