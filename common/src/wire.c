@@ -715,13 +715,15 @@ int iiofab_wire_decode_hdr(const void *buf, size_t len, struct iiofab_wire_hdr *
 int iiofab_wire_decode(const void *buf, size_t len, struct iiofab_wire_hdr *h,
 		       union iiofab_wire_msg *m)
 {
-	const uint8_t *body = (const uint8_t *)buf + IIOFAB_WIRE_HDR_SIZE;
+	const uint8_t *body;
 	size_t blen;
 	int ret;
 
 	ret = iiofab_wire_decode_hdr(buf, len, h);
 	if (ret)
 		return ret;
+	/* Only now is buf known to hold a header to step over. */
+	body = (const uint8_t *)buf + IIOFAB_WIRE_HDR_SIZE;
 	blen = h->body_length;
 
 	switch (h->type) {
