@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Host side of tests/bench/run: drives every phase, the board agent serves.
+
+  host_driver.py WORKDIR
+
+Reads WORKDIR/plan.json (written by tests/bench/run), measures at each block
+size, side by side: perftest's ib_read_bw/ib_write_bw (the link's ceiling),
+iiofab capture/play against iiofabd, and libiio's iio_readdev/iio_writedev
+against iiod, with board CPU snapshots around every transfer. Results go to
+WORKDIR/results.json after every measurement, so a run cut short still
+leaves what it measured.
+
+Throughput of iiofab and libiio is measured here the same way for both:
+bytes delivered through a pipe to (ADC) or from (DAC) this process, from the
+moment the first block went through to the end of the transfer, so context
+creation and connection setup count for neither. perftest reports its own.
+"""
+
+import fcntl
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+AGENT_PORT = 7798
+IIOD_PORT = 30431
+F_SETPIPE_SZ = 1031
+GIB = 1 << 30
+ADC = "iiofab-sim-adc"
+DAC = "iiofab-sim-dac"
+
+CAPTURED_RE = re.compile(r"captured (\d+) samples \((\d+) bytes\) in ([\d.]+) s, "
+                         r"([\d.]+) MB/s, (\d+) lost")
+PLAYED_RE = re.compile(r"played (\d+) samples \((\d+) bytes\) in ([\d.]+) s, "
+                       r"([\d.]+) MB/s, (\d+) underruns")
+
+
+class BenchError(Exception):
+    """A measurement that failed; its text goes into the row."""
+
+
+def log(msg):
+    print("bench-host: %s" % msg, flush=True)
+
+
+def tail(text, lines=8):
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class Board:
+    """The board agent's request/answer line protocol."""
+
+    def __init__(self, addr, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.create_connection((addr, AGENT_PORT), 10)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        self.sock.settimeout(None)
+        self.f = self.sock.makefile("rw")
+
+    def ask(self, op, **kw):
+        kw["op"] = op
+        self.f.write(json.dumps(kw) + "\n")
+        self.f.flush()
+        line = self.f.readline()
+        if not line:
+            raise BenchError("the board agent hung up")
+        return json.loads(line)
+
+    def must(self, op, **kw):
+        ans = self.ask(op, **kw)
+        if not ans.get("ok"):
+            raise BenchError("board %s: %s" % (op, ans.get("error")))
+        return ans
+
+    def close(self):
+        try:
+            self.ask("quit")
+        finally:
+            self.sock.close()
+
+
+def cpu_delta(before, after):
+    hz = float(before["hz"])
+    d = {"board_busy_s": (after["busy"] - before["busy"]) / hz,
+         "board_total_s": (after["total"] - before["total"]) / hz}
+    if "proc" in before and "proc" in after:
+        d["server_cpu_s"] = after["proc"] - before["proc"]
+        d["server_cpu_how"] = after["proc_how"]
+    return d
+
+
+def sink(argv, timeout):
+    """Runs argv, reading its stdout; returns (bytes, rate window s, stderr, rc)."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         bufsize=0)
+    try:
+        fcntl.fcntl(p.stdout.fileno(), F_SETPIPE_SZ, 1 << 20)
+    except OSError:
+        pass
+    buf = memoryview(bytearray(1 << 20))
+    total = first = 0
+    t_first = None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            n = p.stdout.readinto(buf)
+            if not n:
+                break
+            if t_first is None:
+                t_first, first = time.monotonic(), n
+            total += n
+            if time.monotonic() > deadline:
+                raise BenchError("%s: no end after %d s" % (argv[0], timeout))
+        t_end = time.monotonic()
+        err = p.stderr.read().decode(errors="replace")
+        rc = p.wait(timeout=max(deadline - time.monotonic(), 5))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if total > first:
+        return total, total - first, t_end - t_first, err, rc
+    return total, 0, 0.0, err, rc
+
+
+def source(argv, data, chunk, timeout):
+    """Feeds data to argv's stdin in chunks; returns like sink()."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, bufsize=0)
+    try:
+        # A one-page pipe: a write completes when the tool has taken it, so
+        # the clock starts when the first block went through, not earlier.
+        fcntl.fcntl(p.stdin.fileno(), F_SETPIPE_SZ, 4096)
+    except OSError:
+        pass
+    view = memoryview(data)
+    t_first = None
+    first = 0
+    sent = 0
+    try:
+        while sent < len(view):
+            n = p.stdin.write(view[sent:sent + chunk])
+            if t_first is None:
+                t_first, first = time.monotonic(), n
+            sent += n
+        p.stdin.close()
+        out = p.stdout.read().decode(errors="replace")
+        rc = p.wait(timeout=timeout)
+        t_end = time.monotonic()
+    except BrokenPipeError:
+        out = p.stdout.read().decode(errors="replace")
+        rc = p.wait(timeout=timeout)
+        raise BenchError("%s stopped reading after %d bytes (exit %d): %s" % (
+            argv[0], sent, rc, tail(out)))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return sent, sent - first, t_end - t_first, out, rc
+
+
+def retry(argv, tries, timeout, what):
+    out = ""
+    for i in range(tries):
+        try:
+            p = subprocess.run(argv, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout)
+            out = p.stdout.decode(errors="replace")
+            if p.returncode == 0:
+                return out
+        except subprocess.TimeoutExpired:
+            out = "timed out after %d s" % timeout
+        time.sleep(1)
+    raise BenchError("%s failed %d times: %s" % (what, tries, tail(out)))
+
+
+def wait_tcp(addr, port, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((addr, port), 2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BenchError("nothing listens on %s:%d" % (addr, port))
+            time.sleep(0.5)
+
+
+def ramp(nbytes, scan_bytes):
+    """The simulator's DAC pattern: channel c at scan n holds (n + 4096 c) mod 2^16."""
+    import numpy as np
+    chans = max(scan_bytes // 2, 1)
+    scans = nbytes // (2 * chans)
+    out = np.empty((scans, chans), dtype="<u2")
+    n = np.arange(scans, dtype=np.uint32)
+    for c in range(chans):
+        out[:, c] = (n + 4096 * c) & 0xFFFF
+    return out.tobytes()
+
+
+class Driver:
+    def __init__(self, workdir):
+        self.workdir = workdir
+        with open(os.path.join(workdir, "plan.json")) as f:
+            self.plan = json.load(f)
+        self.addr = os.environ.get("IIOFAB_BOARD_ADDR", "10.77.0.1")
+        self.results = {"plan": self.plan, "rows": [], "notes": [],
+                        "started": time.time()}
+        self.port = self.plan["perftest_port"]
+        self.board = None
+        self.dac_data = None
+
+    def save(self):
+        path = os.path.join(self.workdir, "results.json")
+        with open(path + ".tmp", "w") as f:
+            json.dump(self.results, f, indent=1)
+        os.replace(path + ".tmp", path)
+
+    def note(self, text):
+        log(text)
+        self.results["notes"].append(text)
+
+    def add(self, row):
+        row.setdefault("t_end", round(time.time() - self.results["started"], 1))
+        self.results["rows"].append(row)
+        self.save()
+        if row["status"] == "ok":
+            extra = ""
+            if "server_cpu_s" in row:
+                extra = ", server %.3f s CPU" % row["server_cpu_s"]
+            log("%-11s %s %8d B: %8.2f MB/s (%d bytes, board busy %.2f s%s)" % (
+                row["tool"], row["dir"], row["block_bytes"], row["mb_s"],
+                row["bytes"], row.get("board_busy_s", 0), extra))
+        else:
+            log("%-11s %s %8d B: %s: %s" % (row["tool"], row["dir"],
+                                             row["block_bytes"], row["status"],
+                                             row.get("error", "")))
+        return row
+
+    def measure(self, tool, direction, size, server, fn, record=True):
+        """One transfer between two CPU snapshots; fn returns the row's figures."""
+        row = {"tool": tool, "dir": direction, "block_bytes": size,
+               "t_start": round(time.time() - self.results["started"], 1)}
+        try:
+            before = self.board.must("cpu", name=server)
+            figures = fn()
+            after = self.board.must("cpu", name=server)
+            row.update(figures)
+            row.update(cpu_delta(before, after))
+            if row.get("bytes", 0) <= 0 or row.get("mb_s", 0) <= 0:
+                raise BenchError("no data moved")
+            gib = row["bytes"] / GIB
+            row["board_busy_s_per_gib"] = row["board_busy_s"] / gib
+            if "server_cpu_s" in row:
+                row["server_cpu_s_per_gib"] = row["server_cpu_s"] / gib
+            row["status"] = "ok"
+        except (BenchError, OSError, subprocess.SubprocessError, ValueError) as e:
+            row["status"] = "failed"
+            row["error"] = str(e)
+        row["t_end"] = round(time.time() - self.results["started"], 1)
+        if record:
+            self.add(row)
+        return row
+
+    def unsupported(self, tool, direction, size, why):
+        return self.add({"tool": tool, "dir": direction, "block_bytes": size,
+                  "status": "unsupported", "error": why})
+
+    # perftest: the ceiling --------------------------------------------------
+
+    def perftest(self, tool, size):
+        """perftest's own figure; a fresh server (and port) for every attempt."""
+        direction = "adc" if tool == "ib_read_bw" else "dac"
+        iters = max(self.plan["bytes"] // size, self.plan["perftest_min_iters"])
+        errors = []
+        for attempt in range(3):
+            self.port += 1
+            name = "%s-%d-%d" % (tool, size, attempt)
+            argv = [tool, "-R", "-d", "rxe0", "-F", "-p", str(self.port),
+                    "-s", str(size), "-n", str(iters)]
+            ans = self.board.ask("spawn", name=name, argv=argv,
+                                 rdma_cm_port=self.port)
+            if not ans.get("ok"):
+                errors.append("server: %s %s" % (ans.get("error"),
+                                                 tail(ans.get("log", ""), 3)))
+                self.board.ask("stop", name=name)
+                continue
+
+            def run():
+                p = subprocess.run(argv + [self.addr], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=300)
+                out = p.stdout.decode(errors="replace")
+                for line in out.splitlines():
+                    f = line.split()
+                    if p.returncode == 0 and len(f) >= 4 and f[:2] == [
+                            str(size), str(iters)]:
+                        mib_s = float(f[3])  # perftest's MB is 2^20 bytes
+                        return {"mb_s": mib_s * 1.048576, "bytes": size * iters,
+                                "iters": iters, "attempt": attempt}
+                raise BenchError("%s exited %d: %s" % (tool, p.returncode,
+                                                       tail(out, 4)))
+
+            row = self.measure(tool, direction, size, name, run, record=False)
+            ans = self.board.ask("wait", name=name, timeout=30)
+            if not ans.get("ok") or ans.get("rc"):
+                ans = self.board.ask("stop", name=name)
+                if row["status"] == "ok":
+                    self.note("%s server exited %s: %s" % (
+                        name, ans.get("rc"), tail(ans.get("log", ""), 3)))
+            if row["status"] == "ok":
+                return self.add(row)
+            errors.append("%s; server: %s" % (row["error"],
+                                              tail(ans.get("log", ""), 3)))
+        return self.unreachable(tool, direction, size, " | ".join(errors))
+
+    # iiofab ------------------------------------------------------------------
+
+    def iiofab_capture(self, size):
+        p = self.plan
+        scan = self.board_info["devices"][ADC]["scan_bytes"]
+        samples = p["bytes"] // scan
+        argv = [p["iiofab"], "capture", "--insecure", "--no-progress",
+                "--timeout", str(p["iiofab_timeout_ms"]),
+                "rdma://" + self.addr, ADC, "--samples", str(samples),
+                "--block-size", str(size), "--blocks", str(p["blocks"]), "-o", "-"]
+
+        def run():
+            total, counted, secs, err, rc = sink(argv, p["transfer_timeout"])
+            m = None
+            for line in err.splitlines():
+                m = CAPTURED_RE.search(line) or m
+            if rc != 0 or not m:
+                raise BenchError("iiofab capture exited %d: %s" % (rc, tail(err)))
+            if secs <= 0:
+                raise BenchError("one read took everything: no rate window")
+            return {"bytes": total, "mb_s": counted / secs / 1e6,
+                    "seconds": secs, "tool_mb_s": float(m.group(4)),
+                    "lost_samples": int(m.group(5))}
+
+        return self.measure("iiofab", "adc", size, "iiofabd", run)
+
+    def iiofab_play(self, size):
+        p = self.plan
+        argv = [p["iiofab"], "play", "--insecure", "--no-progress",
+                "--timeout", str(p["iiofab_timeout_ms"]),
+                "rdma://" + self.addr, DAC, "--block-size", str(size),
+                "--blocks", str(p["blocks"]), "-i", "-"]
+
+        def run():
+            before = self.board.must("attr", device=DAC, attr="underruns")
+            total, counted, secs, out, rc = source(argv, self.dac_data, size,
+                                                   p["transfer_timeout"])
+            after = self.board.must("attr", device=DAC, attr="underruns")
+            m = None
+            for line in out.splitlines():
+                m = PLAYED_RE.search(line) or m
+            if rc != 0 or not m:
+                raise BenchError("iiofab play exited %d: %s" % (rc, tail(out)))
+            return {"bytes": total, "mb_s": counted / secs / 1e6,
+                    "seconds": secs, "tool_mb_s": float(m.group(4)),
+                    "underruns": int(m.group(5)),
+                    "sim_underruns": int(after["value"]) - int(before["value"])}
+
+        return self.measure("iiofab", "dac", size, "iiofabd", run)
+
+    # libiio ------------------------------------------------------------------
+
+    def iiod_read(self, size):
+        p = self.plan
+        scan = self.board_info["devices"][ADC]["scan_bytes"]
+        argv = ["iio_readdev", "-u", "ip:" + self.addr, "-b", str(size // scan),
+                "-s", str(p["bytes"] // scan), ADC]
+
+        def run():
+            before = self.board.must("attr", device=ADC, attr="overruns")
+            total, counted, secs, err, rc = sink(argv, p["transfer_timeout"])
+            after = self.board.must("attr", device=ADC, attr="overruns")
+            if rc != 0:
+                raise BenchError("iio_readdev exited %d: %s" % (rc, tail(err)))
+            if secs <= 0:
+                raise BenchError("one read took everything: no rate window")
+            return {"bytes": total, "mb_s": counted / secs / 1e6, "seconds": secs,
+                    "sim_overruns": int(after["value"]) - int(before["value"])}
+
+        return self.measure("iiod", "adc", size, "iiod", run)
+
+    def iiod_write(self, size):
+        p = self.plan
+        scan = self.board_info["devices"][DAC]["scan_bytes"]
+        argv = ["iio_writedev", "-u", "ip:" + self.addr, "-b", str(size // scan),
+                "-s", str(len(self.dac_data) // scan), DAC]
+
+        def run():
+            before = self.board.must("attr", device=DAC, attr="underruns")
+            total, counted, secs, out, rc = source(argv, self.dac_data, size,
+                                                   p["transfer_timeout"])
+            after = self.board.must("attr", device=DAC, attr="underruns")
+            if rc != 0:
+                raise BenchError("iio_writedev exited %d: %s" % (rc, tail(out)))
+            return {"bytes": total, "mb_s": counted / secs / 1e6, "seconds": secs,
+                    "sim_underruns": int(after["value"]) - int(before["value"])}
+
+        return self.measure("iiod", "dac", size, "iiod", run)
+
+    # phases ------------------------------------------------------------------
+
+    def tool_supports(self, command):
+        path = self.plan["iiofab"]
+        if not os.access(path, os.X_OK):
+            return False, "%s is not built" % path
+        p = subprocess.run([path, command, "--help"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        if p.returncode != 0:
+            return False, "this iiofab has no '%s' command" % command
+        return True, None
+
+    def start_servers(self):
+        """iiofabd and iiod, both idle until a client streams."""
+        p = self.plan
+        servers = {}
+        if not self.board_info["sim"]:
+            why = "no simulator on the board: %s" % self.board_info["sim_error"]
+            return {"iiofabd": why, "iiod": why}
+        ans = self.board.ask("spawn", name="iiofabd", argv=[
+            p["iiofabd"], "--listen", "0.0.0.0", "--insecure"])
+        if not ans.get("ok"):
+            servers["iiofabd"] = "iiofabd did not start: %s" % ans.get("error")
+        else:
+            try:
+                retry([p["iiofab"], "info", "--insecure", "rdma://" + self.addr],
+                      20, 60, "iiofab info (waiting for iiofabd)")
+            except BenchError as e:
+                servers["iiofabd"] = "%s\n%s" % (e, self.board.ask(
+                    "stop", name="iiofabd").get("log", ""))
+        ans = self.board.ask("spawn", name="iiod", argv=["iiod"])
+        if not ans.get("ok"):
+            servers["iiod"] = "iiod did not start: %s" % ans.get("error")
+        else:
+            try:
+                wait_tcp(self.addr, IIOD_PORT, 60)
+            except BenchError as e:
+                servers["iiod"] = str(e)
+        return servers
+
+    def run(self):
+        p = self.plan
+        self.board = Board(self.addr, 60)
+        self.board_info = self.board.must("info")
+        self.results["board"] = self.board_info
+        capture_ok, capture_why = self.tool_supports("capture")
+        play_ok, play_why = self.tool_supports("play")
+        self.results["iiofab"] = {"capture": capture_ok, "play": play_ok}
+        if not play_ok:
+            self.note("iiofab DAC push not measured: %s" % play_why)
+        down = self.start_servers()
+        for name, why in down.items():
+            self.note("%s unavailable: %s" % (name, why))
+        dac_needed = DAC in self.board_info["devices"]
+        if dac_needed:
+            scan = self.board_info["devices"][DAC]["scan_bytes"]
+            self.dac_data = ramp(p["bytes"], scan)
+        for size in p["sizes"]:
+            self.perftest("ib_read_bw", size)
+            if "iiofabd" in down:
+                self.unreachable("iiofab", "adc", size, down["iiofabd"])
+            elif not capture_ok:
+                self.unsupported("iiofab", "adc", size, capture_why)
+            else:
+                self.iiofab_capture(size)
+            if "iiod" in down:
+                self.unreachable("iiod", "adc", size, down["iiod"])
+            else:
+                self.iiod_read(size)
+            self.perftest("ib_write_bw", size)
+            if not play_ok:
+                self.unsupported("iiofab", "dac", size, play_why)
+            elif "iiofabd" in down or not dac_needed:
+                self.unreachable("iiofab", "dac", size,
+                                 down.get("iiofabd", "no simulated DAC"))
+            else:
+                self.iiofab_play(size)
+            if "iiod" in down or not dac_needed:
+                self.unreachable("iiod", "dac", size,
+                                 down.get("iiod", "no simulated DAC"))
+            else:
+                self.iiod_write(size)
+        for name in ("iiofabd", "iiod"):
+            if name not in down:
+                ans = self.board.ask("stop", name=name)
+                if ans.get("rc") not in (0, -15, None):
+                    self.note("%s exited %s on SIGTERM: %s" % (
+                        name, ans.get("rc"), tail(ans.get("log", ""))))
+        self.board.close()
+        self.results["finished"] = time.time()
+        self.save()
+        return 0 if all(r["status"] in ("ok", "unsupported")
+                        for r in self.results["rows"]) else 1
+
+    def unreachable(self, tool, direction, size, why):
+        return self.add({"tool": tool, "dir": direction, "block_bytes": size,
+                  "status": "failed", "error": why})
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: host_driver.py WORKDIR", file=sys.stderr)
+        return 2
+    driver = Driver(argv[1])
+    try:
+        return driver.run()
+    except (BenchError, OSError) as e:
+        driver.note("aborted: %s" % e)
+        driver.save()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
