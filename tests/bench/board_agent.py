@@ -67,8 +67,9 @@ def scan_bytes(devdir):
     return size
 
 
-def prepare_board(build_dir):
-    """Loads the simulator and unthrottles it; returns what the host needs."""
+def prepare_board(build_dir, rate):
+    """Loads the simulator and sets its rate (0: unthrottled); returns what
+    the host needs."""
     info = {"sim": False, "sim_error": None, "devices": {}}
     ko = os.path.join(build_dir, "kmod", "iiofab_sim.ko")
     if not iio_device_dir(SIM_DEVICES[0]):
@@ -87,7 +88,7 @@ def prepare_board(build_dir):
         freq = os.path.join(d, "sampling_frequency")
         try:
             with open(freq, "w") as f:
-                f.write("0")
+                f.write(str(rate))
             with open(freq) as f:
                 dev["sampling_frequency"] = int(f.read().strip())
         except OSError as e:
@@ -282,7 +283,9 @@ class Agent:
 def start(workdir):
     build_dir = os.environ.get("IIOFAB_BUILD_DIR") or os.path.join(
         os.getcwd(), "build")
-    info = prepare_board(build_dir)
+    with open(os.path.join(workdir, "plan.json")) as f:
+        plan = json.load(f)
+    info = prepare_board(build_dir, plan.get("sampling_frequency", 0))
     info["board_addr"] = os.environ.get("IIOFAB_BOARD_ADDR", "10.77.0.1")
     log("simulator: %s" % ("ready" if info["sim"] else info["sim_error"]))
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

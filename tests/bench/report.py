@@ -68,6 +68,15 @@ def summarize(results):
                         r.get("server_cpu_s_per_gib") if ok else None)
                 if not ok and r.get("error"):
                     line[key]["error"] = r["error"]
+                if ok and tool == "iiofab" and "lost_samples" in r:
+                    scan = results.get("board", {}).get("devices", {}).get(
+                        "iiofab-sim-adc", {}).get("scan_bytes") or 1
+                    got = r["bytes"] / scan
+                    line[key]["lost_samples"] = r["lost_samples"]
+                    line[key]["lost_fraction"] = r["lost_samples"] / (
+                        r["lost_samples"] + got)
+                if ok and tool == "iiofab" and "underruns" in r:
+                    line[key]["underruns"] = r["underruns"]
             fab, iiod, ceil = line["iiofab"], line["iiod"], line["ceiling"]
             line["ratios"] = {
                 "iiofab_vs_ceiling": ratio(fab["mb_s"], ceil["mb_s"]),
@@ -94,25 +103,47 @@ def cell(entry, key, digits=2):
     return "FAIL" if entry["status"] == "failed" else "-"
 
 
+def rate_text(rate):
+    if rate:
+        return "simulator at %d samples/s" % rate
+    # Unthrottled, the converter refills DMABUFs as fast as the board can
+    # compute the ramp, and the server reclaims what the reader has not taken:
+    # that work shows in the board's busy time of the iiofab rows.
+    return ("simulator unthrottled (sampling_frequency 0: with DMABUFs it "
+            "overruns whatever the reader does not take, 'iiofab lost' is the "
+            "share of samples reclaimed unread, and computing them counts in "
+            "the board's busy time)")
+
+
 def markdown(results, summary):
     plan = results["plan"]
     out = []
-    out.append("Throughput in MB/s (10^6 bytes/s) of samples delivered; CPU in "
-               "seconds per GiB moved (server process user+sys; whole board "
-               "guest busy time). One lab boot, board + 1 host, simulator "
-               "unthrottled, %d MiB per point, %d blocks in flight.\n" % (
+    out.append("Throughput in MB/s (10^6 bytes/s) of samples delivered to the "
+               "application; CPU in seconds per GiB moved (server process "
+               "user+sys; whole board guest busy time). One lab boot, board + "
+               "1 host, %s, %d MiB per point, iiofab with %d blocks in flight, "
+               "libiio with its default 4 kernel buffers.\n" % (
+                   rate_text(plan.get("sampling_frequency", 0)),
                    plan["bytes"] >> 20, plan["blocks"]))
     for direction, ceiling, title in DIRECTIONS:
         out.append("### %s\n" % title)
         out.append("| block | %s | iiofab | iiod | iiofab/%s | iiofab/iiod "
                    "| iiofabd CPU s/GiB | iiod CPU s/GiB | CPU iiofabd/iiod "
                    "| board busy s/GiB iiofab | board busy s/GiB iiod "
-                   "| board busy s/GiB %s |" % (ceiling, ceiling, ceiling))
-        out.append("|" + "---:|" * 12)
+                   "| board busy s/GiB %s | %s |" % (
+                       ceiling, ceiling, ceiling,
+                       "iiofab lost" if direction == "adc" else "iiofab underruns"))
+        out.append("|" + "---:|" * 13)
         for line in summary[direction]:
             fab, iiod, ceil, rat = (line["iiofab"], line["iiod"], line["ceiling"],
                                     line["ratios"])
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            if direction == "adc":
+                extra = ("-" if fab.get("lost_fraction") is None else
+                         "%.1f%%" % (100 * fab["lost_fraction"]))
+            else:
+                extra = ("-" if fab.get("underruns") is None else
+                         "%d" % fab["underruns"])
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 fmt_size(line["block_bytes"]), cell(ceil, "mb_s"),
                 cell(fab, "mb_s"), cell(iiod, "mb_s"),
                 num(rat["iiofab_vs_ceiling"]), num(rat["iiofab_vs_iiod"]),
@@ -121,7 +152,7 @@ def markdown(results, summary):
                 num(rat["server_cpu_per_gib_iiofabd_vs_iiod"], 3),
                 cell(fab, "board_busy_s_per_gib"),
                 cell(iiod, "board_busy_s_per_gib"),
-                cell(ceil, "board_busy_s_per_gib")))
+                cell(ceil, "board_busy_s_per_gib"), extra))
         out.append("")
         if direction == "dac" and not results.get("iiofab", {}).get("play"):
             out.append("iiofab DAC push: not measured, the iiofab tool of this "
@@ -147,46 +178,62 @@ def markdown(results, summary):
 
 
 def plot(summary, outdir):
-    """bench.png: throughput against block size, one line per tool and direction."""
-    series = []
-    for direction, ceiling, _ in DIRECTIONS:
-        for key in ("ceiling", "iiofab", "iiod"):
-            pts = [(l["block_bytes"] / 1024, l[key]["mb_s"])
-                   for l in summary[direction] if l[key]["mb_s"]]
-            if pts:
-                label = "%s %s" % (summary[direction][0][key]["tool"],
-                                   "ADC" if direction == "adc" else "DAC")
+    """bench.png: throughput against block size, ADC and DAC side by side."""
+    data = os.path.join(outdir, "bench.dat")
+    colors = {"ceiling": "#444444", "iiofab": "#d62728", "iiod": "#1f77b4"}
+    panels = []
+    index = 0
+    with open(data, "w") as f:
+        for direction, ceiling, title in DIRECTIONS:
+            plots = []
+            # iiofab last, so that it is drawn on top.
+            for key, pt in (("ceiling", 5), ("iiod", 9), ("iiofab", 7)):
+                pts = [(l["block_bytes"] / 1024, l[key]["mb_s"])
+                       for l in summary[direction] if l[key]["mb_s"]]
+                if not pts:
+                    continue
+                label = summary[direction][0][key]["tool"]
                 if key == "ceiling":
                     label += " (ceiling)"
-                series.append((label, direction, key, pts))
-    if not series:
+                f.write("# %s %s\n" % (direction, label))
+                for x, y in pts:
+                    f.write("%g %g\n" % (x, y))
+                f.write("\n\n")
+                plots.append("'%s' index %d with linespoints lw 2 pt %d ps 1.3 "
+                             "lc rgb '%s' title '%s'" % (data, index, pt,
+                                                         colors[key], label))
+                index += 1
+            panels.append((title, plots, any("title 'iiofab'" in p
+                                             for p in plots)))
+    if not index:
         return "nothing to plot"
-    data = os.path.join(outdir, "bench.dat")
-    with open(data, "w") as f:
-        for label, _, _, pts in series:
-            f.write("# %s\n" % label)
-            for x, y in pts:
-                f.write("%g %g\n" % (x, y))
-            f.write("\n\n")
-    colors = {"ceiling": "#444444", "iiofab": "#d62728", "iiod": "#1f77b4"}
-    plots = []
-    for i, (label, direction, key, _) in enumerate(series):
-        dash = 1 if direction == "adc" else 2
-        plots.append("'%s' index %d with linespoints lw 2 pt 7 dt %d lc rgb '%s' "
-                     "title '%s'" % (data, i, dash, colors[key], label))
-    script = "\n".join([
-        "set terminal pngcairo size 900,560 noenhanced",
+    script = [
+        "set terminal pngcairo size 1100,500 noenhanced",
         "set output '%s'" % os.path.join(outdir, "bench.png"),
-        "set title 'iiofab vs perftest ceiling vs libiio iiod (soft-RoCE lab, TCG)'",
+        "set multiplot layout 1,2 title 'iiofab vs the perftest ceiling vs "
+        "libiio iiod (soft-RoCE lab under TCG)'",
         "set xlabel 'block size (KiB)'",
         "set ylabel 'throughput (MB/s)'",
         "set logscale x 2",
         "set yrange [0:*]",
         "set grid",
-        "set key outside right top",
-        "plot " + ", \\\n  ".join(plots),
-    ])
-    p = subprocess.run(["gnuplot"], input=script, text=True,
+        "set key top left",
+    ]
+    for title, plots, has_iiofab in panels:
+        script.append("set title '%s'" % title)
+        if not has_iiofab:
+            script.append("set label 2 'iiofab: not measured (see bench.md)' "
+                          "at graph 0.98, graph 0.05 right tc rgb '#d62728'")
+        else:
+            script.append("unset label 2")
+        if plots:
+            script.append("plot " + ", \\\n  ".join(plots))
+        else:
+            script.append("set label 1 'no figures' at graph 0.4, graph 0.5")
+            script.append("plot [1:2] NaN notitle")
+            script.append("unset label 1")
+    script.append("unset multiplot")
+    p = subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if p.returncode:
         return "gnuplot failed: " + p.stdout.strip()

@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: MIT
+"""unit.bench_report: the benchmark report and its check, without a lab."""
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+import report
+
+SIZES = [65536, 1048576]
+
+
+def t_row(tool, direction, size, mb_s=10.0, server=True, **extra):
+    row = {"tool": tool, "dir": direction, "block_bytes": size, "status": "ok",
+           "mb_s": mb_s, "bytes": 8 << 20, "board_busy_s_per_gib": 50.0}
+    if server:
+        row["server_cpu_s_per_gib"] = 5.0
+    row.update(extra)
+    return row
+
+
+def t_results(play=True):
+    rows = []
+    for size in SIZES:
+        rows.append(t_row("ib_read_bw", "adc", size, 40.0, server=False))
+        rows.append(t_row("iiofab", "adc", size, 30.0, lost_samples=1000))
+        rows.append(t_row("iiod", "adc", size, 15.0))
+        rows.append(t_row("ib_write_bw", "dac", size, 35.0, server=False))
+        if play:
+            rows.append(t_row("iiofab", "dac", size, 25.0, underruns=3))
+        else:
+            rows.append({"tool": "iiofab", "dir": "dac", "block_bytes": size,
+                         "status": "unsupported",
+                         "error": "this iiofab has no 'play' command"})
+        rows.append(t_row("iiod", "dac", size, 12.0))
+    return {"plan": {"sizes": SIZES, "bytes": 8 << 20, "blocks": 8},
+            "iiofab": {"capture": True, "play": play},
+            "board": {"devices": {"iiofab-sim-adc": {"scan_bytes": 8}}},
+            "rows": rows, "notes": []}
+
+
+class ReportTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="t_bench_")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def build(self, results):
+        path = os.path.join(self.dir, "results.json")
+        with open(path, "w") as f:
+            json.dump(results, f)
+        return report.build(path, os.path.join(self.dir, "out"))
+
+    def test_complete_run_passes_and_writes_three_files(self):
+        md, summary, res = self.build(t_results())
+        self.assertEqual(report.check(res, summary), [])
+        for name in ("bench.json", "bench.md", "bench.png"):
+            self.assertTrue(os.path.getsize(os.path.join(self.dir, "out", name)))
+        line = summary["adc"][0]
+        self.assertAlmostEqual(line["ratios"]["iiofab_vs_ceiling"], 0.75)
+        self.assertAlmostEqual(line["ratios"]["iiofab_vs_iiod"], 2.0)
+        self.assertAlmostEqual(
+            line["ratios"]["server_cpu_per_gib_iiofabd_vs_iiod"], 1.0)
+        self.assertIn("| 64 KiB | 40.00 | 30.00 | 15.00 | 0.75 | 2.00 |", md)
+
+    def test_missing_figure_fails(self):
+        res = t_results()
+        del res["rows"][2]["server_cpu_s_per_gib"]
+        _, summary, res = self.build(res)
+        problems = report.check(res, summary)
+        self.assertTrue(any("iiod ADC 64 KiB: server_cpu_s_per_gib" in p
+                            for p in problems), problems)
+
+    def test_zero_figure_fails(self):
+        res = t_results()
+        res["rows"][1]["mb_s"] = 0.0
+        _, summary, res = self.build(res)
+        self.assertTrue(report.check(res, summary))
+
+    def test_failed_row_fails_and_is_listed(self):
+        res = t_results()
+        res["rows"][1] = {"tool": "iiofab", "dir": "adc", "block_bytes": 65536,
+                          "status": "failed", "error": "Connection timed out"}
+        md, summary, res = self.build(res)
+        self.assertTrue(report.check(res, summary))
+        self.assertIn("| 64 KiB | 40.00 | FAIL |", md)
+        self.assertIn("iiofab 64 KiB: Connection timed out", md)
+
+    def test_absent_row_fails(self):
+        res = t_results()
+        res["rows"] = [r for r in res["rows"] if r["tool"] != "ib_write_bw"]
+        _, summary, res = self.build(res)
+        self.assertTrue(any("ib_write_bw" in p for p in report.check(res, summary)))
+
+    def test_dac_without_play_is_said_not_skipped(self):
+        md, summary, res = self.build(t_results(play=False))
+        self.assertEqual(report.check(res, summary), [])
+        self.assertIn("no `play` command", md)
+        self.assertIn("| 64 KiB | 35.00 | n/a | 12.00 |", md)
+
+    def test_play_claimed_but_dac_row_missing_fails(self):
+        res = t_results(play=False)
+        res["iiofab"]["play"] = True
+        _, summary, res = self.build(copy.deepcopy(res))
+        self.assertTrue(report.check(res, summary))
+
+    def test_no_rows_at_all_fails(self):
+        res = t_results()
+        res["rows"] = []
+        _, summary, res = self.build(res)
+        self.assertTrue(report.check(res, summary))
+
+
+if __name__ == "__main__":
+    unittest.main()
