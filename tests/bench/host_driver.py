@@ -17,6 +17,7 @@ moment the first block went through to the end of the transfer, so context
 creation and connection setup count for neither. perftest reports its own.
 """
 
+import array
 import fcntl
 import json
 import os
@@ -99,8 +100,49 @@ def cpu_delta(before, after):
     return d
 
 
-def sink(argv, timeout):
-    """Runs argv, reading its stdout; returns (bytes, rate window s, stderr, rc)."""
+class Transfer:
+    """What went through a pipe: bytes, the rate window, the tool's output."""
+
+    def __init__(self):
+        self.total = 0          # bytes through the pipe
+        self.first = 0          # bytes of the first chunk (before the window)
+        self.t_first = None     # when the first chunk went through
+        self.t_end = None
+        self.capped = False     # stopped at max_seconds, not at the end
+        self.rc = None
+        self.out = ""
+
+    def window(self):
+        if self.t_first is None or self.t_end is None:
+            return 0, 0.0
+        return self.total - self.first, self.t_end - self.t_first
+
+    def figures(self, what):
+        counted, secs = self.window()
+        if counted <= 0 or secs <= 0:
+            raise BenchError("%s: no rate window (%d bytes in all)" % (
+                what, self.total))
+        f = {"bytes": self.total, "mb_s": counted / secs / 1e6, "seconds": secs}
+        if self.capped:
+            f["capped"] = True
+        return f
+
+
+def finish(p, t, timeout):
+    """Waits for p (or ends it when the transfer was capped)."""
+    if t.capped:
+        p.terminate()
+    try:
+        t.rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        t.rc = p.wait()
+        raise BenchError("%s did not exit" % p.args[0])
+
+
+def sink(argv, timeout, cap):
+    """Runs argv and reads its stdout, for at most cap seconds of data."""
+    t = Transfer()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          bufsize=0)
     try:
@@ -108,33 +150,40 @@ def sink(argv, timeout):
     except OSError:
         pass
     buf = memoryview(bytearray(1 << 20))
-    total = first = 0
-    t_first = None
     deadline = time.monotonic() + timeout
     try:
         while True:
             n = p.stdout.readinto(buf)
+            now = time.monotonic()
             if not n:
                 break
-            if t_first is None:
-                t_first, first = time.monotonic(), n
-            total += n
-            if time.monotonic() > deadline:
+            if t.t_first is None:
+                t.t_first, t.first = now, n
+            t.total += n
+            t.t_end = now
+            if now - t.t_first > cap:
+                t.capped = True
+                break
+            if now > deadline:
                 raise BenchError("%s: no end after %d s" % (argv[0], timeout))
-        t_end = time.monotonic()
-        err = p.stderr.read().decode(errors="replace")
-        rc = p.wait(timeout=max(deadline - time.monotonic(), 5))
+        if t.capped:
+            finish(p, t, 30)
+            t.out = p.stderr.read().decode(errors="replace")
+        else:
+            t.out = p.stderr.read().decode(errors="replace")
+            finish(p, t, max(deadline - time.monotonic(), 5))
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    if total > first:
-        return total, total - first, t_end - t_first, err, rc
-    return total, 0, 0.0, err, rc
+        p.stdout.close()
+        p.stderr.close()
+    return t
 
 
-def source(argv, data, chunk, timeout):
-    """Feeds data to argv's stdin in chunks; returns like sink()."""
+def source(argv, data, chunk, timeout, cap):
+    """Feeds data to argv's stdin in chunks, for at most cap seconds."""
+    t = Transfer()
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, bufsize=0)
     try:
@@ -144,29 +193,37 @@ def source(argv, data, chunk, timeout):
     except OSError:
         pass
     view = memoryview(data)
-    t_first = None
-    first = 0
-    sent = 0
     try:
-        while sent < len(view):
-            n = p.stdin.write(view[sent:sent + chunk])
-            if t_first is None:
-                t_first, first = time.monotonic(), n
-            sent += n
+        while t.total < len(view):
+            n = p.stdin.write(view[t.total:t.total + chunk])
+            now = time.monotonic()
+            if t.t_first is None:
+                t.t_first, t.first = now, n
+            t.total += n
+            if now - t.t_first > cap:
+                t.capped = True
+                t.t_end = now
+                break
         p.stdin.close()
-        out = p.stdout.read().decode(errors="replace")
-        rc = p.wait(timeout=timeout)
-        t_end = time.monotonic()
+        if t.capped:
+            finish(p, t, 30)
+            t.out = p.stdout.read().decode(errors="replace")
+        else:
+            # Done when the tool is: it exits once the board took the data.
+            t.out = p.stdout.read().decode(errors="replace")
+            finish(p, t, timeout)
+            t.t_end = time.monotonic()
     except BrokenPipeError:
-        out = p.stdout.read().decode(errors="replace")
-        rc = p.wait(timeout=timeout)
+        t.out = p.stdout.read().decode(errors="replace")
+        t.rc = p.wait(timeout=timeout)
         raise BenchError("%s stopped reading after %d bytes (exit %d): %s" % (
-            argv[0], sent, rc, tail(out)))
+            argv[0], t.total, t.rc, tail(t.out)))
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    return sent, sent - first, t_end - t_first, out, rc
+        p.stdout.close()
+    return t
 
 
 def retry(argv, tries, timeout, what):
@@ -198,14 +255,16 @@ def wait_tcp(addr, port, timeout):
 
 def ramp(nbytes, scan_bytes):
     """The simulator's DAC pattern: channel c at scan n holds (n + 4096 c) mod 2^16."""
-    import numpy as np
     chans = max(scan_bytes // 2, 1)
+    period = 1 << 16            # scans: the pattern repeats with n mod 2^16
+    words = array.array("H", ((n + 4096 * c) & 0xFFFF
+                              for n in range(period) for c in range(chans)))
+    if sys.byteorder != "little":
+        words.byteswap()
+    one = words.tobytes()
     scans = nbytes // (2 * chans)
-    out = np.empty((scans, chans), dtype="<u2")
-    n = np.arange(scans, dtype=np.uint32)
-    for c in range(chans):
-        out[:, c] = (n + 4096 * c) & 0xFFFF
-    return out.tobytes()
+    whole, rest = divmod(scans * 2 * chans, len(one))
+    return one * whole + one[:rest]
 
 
 class Driver:
@@ -219,6 +278,7 @@ class Driver:
         self.port = self.plan["perftest_port"]
         self.board = None
         self.dac_data = None
+        self.rep = 0
 
     def save(self):
         path = os.path.join(self.workdir, "results.json")
@@ -232,6 +292,7 @@ class Driver:
 
     def add(self, row):
         row.setdefault("t_end", round(time.time() - self.results["started"], 1))
+        row["rep"] = self.rep
         self.results["rows"].append(row)
         self.save()
         if row["status"] == "ok":
@@ -335,17 +396,18 @@ class Driver:
                 "--block-size", str(size), "--blocks", str(p["blocks"]), "-o", "-"]
 
         def run():
-            total, counted, secs, err, rc = sink(argv, p["transfer_timeout"])
+            t = sink(argv, p["transfer_timeout"], p["max_seconds"])
             m = None
-            for line in err.splitlines():
+            for line in t.out.splitlines():
                 m = CAPTURED_RE.search(line) or m
-            if rc != 0 or not m:
-                raise BenchError("iiofab capture exited %d: %s" % (rc, tail(err)))
-            if secs <= 0:
-                raise BenchError("one read took everything: no rate window")
-            return {"bytes": total, "mb_s": counted / secs / 1e6,
-                    "seconds": secs, "tool_mb_s": float(m.group(4)),
-                    "lost_samples": int(m.group(5))}
+            if not t.capped and (t.rc != 0 or not m):
+                raise BenchError("iiofab capture exited %d: %s" % (
+                    t.rc, tail(t.out)))
+            f = t.figures("iiofab capture")
+            if m:
+                f["tool_mb_s"] = float(m.group(4))
+                f["lost_samples"] = int(m.group(5))
+            return f
 
         return self.measure("iiofab", "adc", size, "iiofabd", run)
 
@@ -358,18 +420,20 @@ class Driver:
 
         def run():
             before = self.board.must("attr", device=DAC, attr="underruns")
-            total, counted, secs, out, rc = source(argv, self.dac_data, size,
-                                                   p["transfer_timeout"])
+            t = source(argv, self.dac_data, size, p["transfer_timeout"],
+                       p["max_seconds"])
             after = self.board.must("attr", device=DAC, attr="underruns")
             m = None
-            for line in out.splitlines():
+            for line in t.out.splitlines():
                 m = PLAYED_RE.search(line) or m
-            if rc != 0 or not m:
-                raise BenchError("iiofab play exited %d: %s" % (rc, tail(out)))
-            return {"bytes": total, "mb_s": counted / secs / 1e6,
-                    "seconds": secs, "tool_mb_s": float(m.group(4)),
-                    "underruns": int(m.group(5)),
-                    "sim_underruns": int(after["value"]) - int(before["value"])}
+            if not t.capped and (t.rc != 0 or not m):
+                raise BenchError("iiofab play exited %d: %s" % (t.rc, tail(t.out)))
+            f = t.figures("iiofab play")
+            f["sim_underruns"] = int(after["value"]) - int(before["value"])
+            if m:
+                f["tool_mb_s"] = float(m.group(4))
+                f["underruns"] = int(m.group(5))
+            return f
 
         return self.measure("iiofab", "dac", size, "iiofabd", run)
 
@@ -383,14 +447,13 @@ class Driver:
 
         def run():
             before = self.board.must("attr", device=ADC, attr="overruns")
-            total, counted, secs, err, rc = sink(argv, p["transfer_timeout"])
+            t = sink(argv, p["transfer_timeout"], p["max_seconds"])
             after = self.board.must("attr", device=ADC, attr="overruns")
-            if rc != 0:
-                raise BenchError("iio_readdev exited %d: %s" % (rc, tail(err)))
-            if secs <= 0:
-                raise BenchError("one read took everything: no rate window")
-            return {"bytes": total, "mb_s": counted / secs / 1e6, "seconds": secs,
-                    "sim_overruns": int(after["value"]) - int(before["value"])}
+            if not t.capped and t.rc != 0:
+                raise BenchError("iio_readdev exited %d: %s" % (t.rc, tail(t.out)))
+            f = t.figures("iio_readdev")
+            f["sim_overruns"] = int(after["value"]) - int(before["value"])
+            return f
 
         return self.measure("iiod", "adc", size, "iiod", run)
 
@@ -402,13 +465,14 @@ class Driver:
 
         def run():
             before = self.board.must("attr", device=DAC, attr="underruns")
-            total, counted, secs, out, rc = source(argv, self.dac_data, size,
-                                                   p["transfer_timeout"])
+            t = source(argv, self.dac_data, size, p["transfer_timeout"],
+                       p["max_seconds"])
             after = self.board.must("attr", device=DAC, attr="underruns")
-            if rc != 0:
-                raise BenchError("iio_writedev exited %d: %s" % (rc, tail(out)))
-            return {"bytes": total, "mb_s": counted / secs / 1e6, "seconds": secs,
-                    "sim_underruns": int(after["value"]) - int(before["value"])}
+            if not t.capped and t.rc != 0:
+                raise BenchError("iio_writedev exited %d: %s" % (t.rc, tail(t.out)))
+            f = t.figures("iio_writedev")
+            f["sim_underruns"] = int(after["value"]) - int(before["value"])
+            return f
 
         return self.measure("iiod", "dac", size, "iiod", run)
 
@@ -469,31 +533,13 @@ class Driver:
         if dac_needed:
             scan = self.board_info["devices"][DAC]["scan_bytes"]
             self.dac_data = ramp(p["bytes"], scan)
+        # Sizes outside, tools inside: the figures compared with each other
+        # are measured minutes apart at most, whatever else loads the machine.
         for size in p["sizes"]:
-            self.perftest("ib_read_bw", size)
-            if "iiofabd" in down:
-                self.unreachable("iiofab", "adc", size, down["iiofabd"])
-            elif not capture_ok:
-                self.unsupported("iiofab", "adc", size, capture_why)
-            else:
-                self.iiofab_capture(size)
-            if "iiod" in down:
-                self.unreachable("iiod", "adc", size, down["iiod"])
-            else:
-                self.iiod_read(size)
-            self.perftest("ib_write_bw", size)
-            if not play_ok:
-                self.unsupported("iiofab", "dac", size, play_why)
-            elif "iiofabd" in down or not dac_needed:
-                self.unreachable("iiofab", "dac", size,
-                                 down.get("iiofabd", "no simulated DAC"))
-            else:
-                self.iiofab_play(size)
-            if "iiod" in down or not dac_needed:
-                self.unreachable("iiod", "dac", size,
-                                 down.get("iiod", "no simulated DAC"))
-            else:
-                self.iiod_write(size)
+            for rep in range(p.get("repeat", 1)):
+                self.rep = rep
+                self.one_round(size, down, capture_ok, capture_why, play_ok,
+                               play_why, dac_needed)
         for name in ("iiofabd", "iiod"):
             if name not in down:
                 ans = self.board.ask("stop", name=name)
@@ -505,6 +551,33 @@ class Driver:
         self.save()
         return 0 if all(r["status"] in ("ok", "unsupported")
                         for r in self.results["rows"]) else 1
+
+    def one_round(self, size, down, capture_ok, capture_why, play_ok,
+                  play_why, dac_needed):
+        self.perftest("ib_read_bw", size)
+        if "iiofabd" in down:
+            self.unreachable("iiofab", "adc", size, down["iiofabd"])
+        elif not capture_ok:
+            self.unsupported("iiofab", "adc", size, capture_why)
+        else:
+            self.iiofab_capture(size)
+        if "iiod" in down:
+            self.unreachable("iiod", "adc", size, down["iiod"])
+        else:
+            self.iiod_read(size)
+        self.perftest("ib_write_bw", size)
+        if not play_ok:
+            self.unsupported("iiofab", "dac", size, play_why)
+        elif "iiofabd" in down or not dac_needed:
+            self.unreachable("iiofab", "dac", size,
+                             down.get("iiofabd", "no simulated DAC"))
+        else:
+            self.iiofab_play(size)
+        if "iiod" in down or not dac_needed:
+            self.unreachable("iiod", "dac", size,
+                             down.get("iiod", "no simulated DAC"))
+        else:
+            self.iiod_write(size)
 
     def unreachable(self, tool, direction, size, why):
         return self.add({"tool": tool, "dir": direction, "block_bytes": size,

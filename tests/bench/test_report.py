@@ -108,6 +108,22 @@ class ReportTest(unittest.TestCase):
         _, summary, res = self.build(copy.deepcopy(res))
         self.assertTrue(report.check(res, summary))
 
+    def test_repeats_report_the_median_run(self):
+        res = t_results()
+        extra = []
+        for mb_s, status in ((20.0, "ok"), (50.0, "ok"), (None, "failed")):
+            r = t_row("iiofab", "adc", 65536, mb_s)
+            r["status"] = status
+            extra.append(r)
+        res["rows"] += extra
+        res["plan"]["repeat"] = 4
+        md, summary, res = self.build(res)
+        fab = summary["adc"][0]["iiofab"]
+        self.assertEqual(fab["mb_s"], 30.0)
+        self.assertEqual(fab["runs_mb_s"], [20.0, 30.0, 50.0])
+        self.assertEqual(fab["runs_failed"], 1)
+        self.assertIn("median of 4 runs", md)
+
     def test_no_rows_at_all_fails(self):
         res = t_results()
         res["rows"] = []
