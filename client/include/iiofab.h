@@ -211,6 +211,8 @@ struct iiofab_stream_stats {
 	uint64_t lost_samples;		/* sum of lost_samples delivered so far */
 	uint64_t torn_blocks;		/* read but overwritten: discarded */
 	uint64_t stale_blocks;		/* reclaimed by the server before read */
+	uint64_t skipped_blocks;	/* given back unread to catch up after
+					 * an overrun (counted in lost_samples) */
 	uint64_t reads;			/* RDMA READs of blocks completed */
 	uint64_t releases_sent;		/* RELEASE messages */
 };

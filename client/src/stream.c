@@ -75,6 +75,8 @@ struct iiofab_stream {
 	struct iiofab_wire_release_entry *rel;
 	unsigned int n_rel, rel_cap;
 
+	unsigned int max_inflight;	/* block READs posted at once */
+	bool shed;			/* overrun seen: skip to the newest */
 	bool started;
 	bool closing;
 	int err;
@@ -94,6 +96,7 @@ struct iiofab_stream {
 static void stale(struct iiofab_stream *s)
 {
 	s->stats.stale_blocks++;
+	s->shed = true;
 }
 
 static void pend_push(struct iiofab_stream *s,
@@ -103,8 +106,10 @@ static void pend_push(struct iiofab_stream *s,
 
 	for (unsigned int i = 0; i < s->pend_count; i++) {
 		p = &s->pend[(s->pend_head + i) % s->pend_cap];
-		if (!p->stale && p->e.block == e->block)
+		if (!p->stale && p->e.block == e->block) {
 			p->stale = true;
+			s->shed = true;
+		}
 	}
 	if (s->pend_count == s->pend_cap) {
 		/* The oldest one is certainly reclaimed by now. */
@@ -145,6 +150,12 @@ void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
 				e->bytes_used);
 			continue;
 		}
+		ctx_log(s->ctx, IIOFAB_LOG_DEBUG,
+			"READY block %u seq %llu first %llu gen %llu (%u pending, %u free slots)",
+			e->block, (unsigned long long)e->seq,
+			(unsigned long long)e->first_sample,
+			(unsigned long long)e->generation, s->pend_count,
+			s->n_free);
 		pend_push(s, e);
 	}
 }
@@ -223,9 +234,40 @@ static int post_read(struct iiofab_stream *s, uint32_t slot,
 	return conn_post_send_wr(s->ctx, &data_wr, 2);
 }
 
+static void add_release(struct iiofab_stream *s,
+			const struct iiofab_wire_ready_entry *e);
+
+/*
+ * After an overrun the server reclaims the oldest held block whenever the
+ * converter runs dry, and reading blocks oldest first would then chase
+ * blocks that die under the READ. So skip to the newest announced block and
+ * give the older ones back unread: the converter gets them at once, the
+ * newest block lives longest, and the skipped samples show up as a gap.
+ */
+static void skip_to_newest(struct iiofab_stream *s)
+{
+	while (s->pend_count > 1) {
+		struct pending *p = &s->pend[s->pend_head];
+
+		s->pend_head = (s->pend_head + 1) % s->pend_cap;
+		s->pend_count--;
+		if (p->stale) {
+			s->stats.stale_blocks++;
+			continue;
+		}
+		add_release(s, &p->e);
+		s->stats.skipped_blocks++;
+	}
+}
+
 static void post_reads(struct iiofab_stream *s)
 {
-	while (s->pend_count && s->n_free && !s->closing) {
+	if (s->shed && !s->closing) {
+		skip_to_newest(s);
+		s->shed = false;
+	}
+	while (s->pend_count && s->n_free && s->rd_count < s->max_inflight &&
+	       !s->closing) {
 		struct pending *p = &s->pend[s->pend_head];
 		struct slot *sl;
 		uint32_t slot;
@@ -330,7 +372,13 @@ void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 	}
 	if (s->gens[slot] != e->generation) {
 		/* Reclaimed while we read: the data may be torn. */
+		ctx_log(s->ctx, IIOFAB_LOG_DEBUG,
+			"block %u seq %llu torn (generation %llu, expected %llu)",
+			e->block, (unsigned long long)e->seq,
+			(unsigned long long)s->gens[slot],
+			(unsigned long long)e->generation);
 		s->stats.torn_blocks++;
+		s->shed = true;
 		iiofab_loss_torn(&s->loss, e, samples);
 		slot_free(s, slot);
 		return;
@@ -515,6 +563,14 @@ int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
 	s->dev = dev;
 	s->block_size = block_size;
 	s->block_count = block_count;
+	/* About 2 MiB in flight keeps the link busy; more only lengthens the
+	 * time a block waits for its READ, and with it the chance that an
+	 * overrun reclaims it first. */
+	s->max_inflight = (unsigned int)((2u << 20) / block_size);
+	if (s->max_inflight < 2)
+		s->max_inflight = 2;
+	if (s->max_inflight > block_count)
+		s->max_inflight = block_count;
 	ret = stream_alloc(s);
 	if (ret)
 		goto out_free_stream;

@@ -749,6 +749,47 @@ static uint64_t load_sample(const uint8_t *p, unsigned int sz, bool be)
 	return x;
 }
 
+/*
+ * Tells a block that is an intact ramp starting at the wrong scan (the
+ * first_sample accounting is off) from one whose data is broken (torn).
+ */
+static void describe_bad_block(const struct verifier *v,
+			       const struct iiofab_block *b)
+{
+	const struct iiofab_data_format *f = &v->fmt[0];
+	uint64_t mask = f->bits >= 64 ? ~0ull : (1ull << f->bits) - 1;
+	const uint8_t *data = b->data;
+	uint64_t start = 0;
+	bool intact = true;
+
+	for (size_t n = 0; n < b->samples && intact; n++) {
+		const uint8_t *scan = data + n * v->scan_bytes;
+
+		for (unsigned int c = 0; c < v->n; c++) {
+			uint64_t raw = load_sample(scan + v->offset[c],
+						   v->fmt[c].storage_bits / 8,
+						   v->fmt[c].big_endian);
+			uint64_t got = (raw >> v->fmt[c].shift) & mask;
+
+			if (n == 0 && c == 0)
+				start = (got - 4096ull * v->scan_index[0]) & mask;
+			if (got != ((start + n + 4096ull * v->scan_index[c]) & mask)) {
+				intact = false;
+				break;
+			}
+		}
+	}
+	if (intact)
+		fprintf(stderr, "iiofab: verify: block seq %" PRIu64 " is an intact "
+			"ramp that starts %" PRId64 " scans (mod %" PRIu64
+			") after its first_sample\n", b->seq,
+			(int64_t)((start - b->first_sample) & mask), mask + 1);
+	else
+		fprintf(stderr, "iiofab: verify: block seq %" PRIu64
+			" is not a continuous ramp (torn or corrupt data)\n",
+			b->seq);
+}
+
 static void verify_block(struct verifier *v, const struct iiofab_block *b)
 {
 	const uint8_t *data = b->data;
@@ -781,6 +822,8 @@ static void verify_block(struct verifier *v, const struct iiofab_block *b)
 	}
 	v->checked_blocks++;
 	if (bad) {
+		if (v->bad_blocks < 5)
+			describe_bad_block(v, b);
 		v->bad_blocks++;
 		v->bad_samples += bad;
 	}
@@ -974,6 +1017,16 @@ static int run_capture(const struct opts *o)
 		show_progress(&c, true);
 	if (!ret)
 		status = 0;
+	if (o->verbosity > 0) {
+		struct iiofab_stream_stats st;
+
+		iiofab_stream_stats(c.stream, &st);
+		fprintf(stderr, "iiofab: %" PRIu64 " blocks delivered, %" PRIu64
+			" torn, %" PRIu64 " reclaimed before read, %" PRIu64
+			" skipped, %" PRIu64 " RELEASE messages\n", st.blocks,
+			st.torn_blocks, st.stale_blocks, st.skipped_blocks,
+			st.releases_sent);
+	}
 out_close_file:
 	if (c.fd >= 0 && c.fd != STDOUT_FILENO && close(c.fd)) {
 		fprintf(stderr, "iiofab: cannot write %s: %s\n", o->output,
