@@ -442,9 +442,11 @@ static void handle_attr(struct srv_client *cl, uint32_t req_id, bool write,
 				      (int)q->device.len, q->device.ptr);
 		return;
 	}
+	/* value is decoded for ATTR_WRITE only; in a READ it is stale scratch. */
+	value[0] = '\0';
 	if (iiofab_wire_str_copy(chan, sizeof(chan), q->channel) < 0 ||
 	    iiofab_wire_str_copy(attr, sizeof(attr), q->attr) < 0 ||
-	    iiofab_wire_str_copy(value, sizeof(value), q->value) < 0) {
+	    (write && iiofab_wire_str_copy(value, sizeof(value), q->value) < 0)) {
 		srv_client_send_error(cl, req_id, -EINVAL, "name or value too long");
 		return;
 	}
@@ -514,6 +516,8 @@ static void handle_stats(struct srv_client *cl, uint32_t req_id)
 	STAT("blocks_lost", s->blocks_reclaimed);
 	STAT("samples_lost", s->samples_reclaimed);
 	STAT("stale_releases", s->stale_releases);
+	STAT("dry_windows", s->dry_windows);
+	STAT("converter_overruns", s->converter_overruns);
 	STAT("ready_messages", s->ready_messages);
 	STAT("reg_dmabuf_mr", s->reg_dmabuf);
 	STAT("reg_memfd_mr", s->reg_memfd);
@@ -728,6 +732,8 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 		err = -ENOMEM;
 		goto out_destroy_qp;
 	}
+	/* Defined contents for memory checkers, which cannot see the NIC write. */
+	memset(cl->bufs, 0, size);
 	cl->buf_mr = ibv_reg_mr(cl->pd, cl->bufs, size, IBV_ACCESS_LOCAL_WRITE);
 	if (!cl->buf_mr) {
 		err = from_ibv_null();

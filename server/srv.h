@@ -57,6 +57,8 @@ struct srv_stats {
 	uint64_t samples_reclaimed;
 	uint64_t blocks_released;
 	uint64_t stale_releases;	/* RELEASE after a reclaim: ignored */
+	uint64_t dry_windows;		/* IIO ran out of queued blocks */
+	uint64_t converter_overruns;	/* scans the converter dropped meanwhile */
 	uint64_t ready_messages;
 	uint64_t reg_dmabuf;		/* registrations per path */
 	uint64_t reg_memfd;
@@ -157,6 +159,7 @@ struct srv_block {
 	enum srv_block_state state;
 	unsigned int holders;
 	uint32_t epoch;
+	uint64_t gap;			/* scans the converter dropped before it */
 	uint64_t seq;
 	uint64_t first_sample;
 	uint64_t ts_ns;
@@ -179,6 +182,10 @@ struct srv_stream {
 	bool started;
 	uint32_t epoch;			/* bumped on STOP: stale fences are not data */
 	unsigned int queued;
+	unsigned int spare;		/* reclaim below this many queued blocks */
+	int last_enq;			/* block enqueued last, -1 after START */
+	bool has_overruns;		/* the driver counts dropped scans */
+	uint64_t overruns_seen;
 	uint64_t next_seq;
 	uint64_t next_sample;
 	struct srv_sub *subs;

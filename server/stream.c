@@ -46,14 +46,97 @@ static void stream_event(struct srv_stream *st, uint32_t event, uint64_t value)
 
 static void block_done(struct srv_watch *w, int res);
 
+/*
+ * Reads the converter's count of scans it had to drop ("overruns", where
+ * the driver offers one). Returns false when there is none.
+ */
+static bool read_overruns(struct srv_stream *st, uint64_t *val)
+{
+	char buf[64];
+	char *end;
+
+	if (srv_iio_attr_read(st->dev, SRV_IIO_SCOPE_DEVICE, NULL, false, "overruns",
+			      buf, sizeof(buf)) <= 0)
+		return false;
+	*val = strtoull(buf, &end, 10);
+	return end != buf;
+}
+
+static bool fd_idle(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+/* True when the block queued before blk has completed (IIO may be dry). */
+static bool prev_done(const struct srv_block *blk)
+{
+	const struct srv_stream *st = blk->st;
+
+	if (st->last_enq < 0)
+		return false;
+	if ((unsigned int)st->last_enq == blk->idx ||
+	    st->blocks[st->last_enq].state != SRV_BLK_QUEUED)
+		return true;
+	return fd_idle(st->arena->dmabuf[st->last_enq]);
+}
+
+/*
+ * A converter drops scans only while IIO has no block queued, and such a
+ * window can only precede a block whose predecessor (in enqueue order) had
+ * completed by the time the block was queued. The driver's count of
+ * dropped scans then tells the window's size, and those scans go before
+ * the block's first_sample, so clients see an exact gap. Our own count of
+ * queued blocks lags the hardware, hence the fence polls.
+ *
+ * The count read after the enqueue is exact while the new block has not
+ * completed (nothing can be dropped behind a queued block); if it already
+ * has, drops after it may be in the count too, so the count read before
+ * the enqueue is used and the rest goes with the next window.
+ */
+static void block_gap_before(struct srv_block *blk, bool *dry, uint64_t *pre)
+{
+	struct srv_stream *st = blk->st;
+
+	*dry = st->has_overruns && prev_done(blk);
+	if (*dry && !read_overruns(st, pre))
+		*dry = false;
+}
+
+static void block_gap_after(struct srv_block *blk, bool dry, uint64_t pre)
+{
+	struct srv_stream *st = blk->st;
+	uint64_t now = st->overruns_seen;
+
+	blk->gap = 0;
+	if (!st->has_overruns)
+		return;
+	if (!dry && !prev_done(blk))
+		return;
+	if (read_overruns(st, &now) && fd_idle(st->arena->dmabuf[blk->idx]))
+		now = dry ? pre : st->overruns_seen;
+	if (now <= st->overruns_seen)
+		return;
+	blk->gap = now - st->overruns_seen;
+	st->overruns_seen = now;
+	st->srv->stats.dry_windows++;
+	st->srv->stats.converter_overruns += blk->gap;
+	srv_dbg(&st->srv->log, "stream %u: converter dropped %llu scan(s) before block %u",
+		st->id, (unsigned long long)blk->gap, blk->idx);
+}
+
 /* Hands a block back to IIO; its generation changes first. */
 static int block_enqueue(struct srv_block *blk)
 {
 	struct srv_stream *st = blk->st;
 	struct srv *srv = st->srv;
+	uint64_t pre = 0;
+	bool dry;
 	int err;
 
 	st->gen[blk->idx]++;
+	block_gap_before(blk, &dry, &pre);
 	err = srv_arena_enqueue(st->arena, blk->idx, st->block_size);
 	if (err < 0) {
 		srv_err(&srv->log, "stream %u: enqueue of block %u failed: %s",
@@ -65,6 +148,8 @@ static int block_enqueue(struct srv_block *blk)
 	blk->state = SRV_BLK_QUEUED;
 	blk->epoch = st->epoch;
 	st->queued++;
+	block_gap_after(blk, dry, pre);
+	st->last_enq = (int)blk->idx;
 	/* Armed after the enqueue: armed before, it would fire at once. */
 	err = srv_watch_arm(srv->loop, blk->watch);
 	if (err < 0)
@@ -73,19 +158,23 @@ static int block_enqueue(struct srv_block *blk)
 	return err;
 }
 
-/* Overrun: the converter must not starve, so the oldest held block goes back. */
-static void stream_reclaim_oldest(struct srv_stream *st)
+/*
+ * Overrun: the converter must not starve, so the oldest held block goes
+ * back (never the one just announced: with one or two blocks that would
+ * lose everything). Returns false when there is nothing to take.
+ */
+static bool stream_reclaim_oldest(struct srv_stream *st, const struct srv_block *keep)
 {
 	struct srv_block *old = NULL;
 
 	for (unsigned int i = 0; i < st->count; i++) {
 		struct srv_block *blk = &st->blocks[i];
 
-		if (blk->state == SRV_BLK_HELD && (!old || blk->seq < old->seq))
+		if (blk != keep && blk->state == SRV_BLK_HELD && (!old || blk->seq < old->seq))
 			old = blk;
 	}
 	if (!old)
-		return;
+		return false;
 	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next)
 		sub->held[old->idx] = 0;
 	old->holders = 0;
@@ -93,7 +182,7 @@ static void stream_reclaim_oldest(struct srv_stream *st)
 	st->srv->stats.samples_reclaimed += st->block_size / st->scan.scan_bytes;
 	srv_dbg(&st->srv->log, "stream %u: overrun, reclaimed block %u (seq %llu)",
 		st->id, old->idx, (unsigned long long)old->seq);
-	(void)block_enqueue(old);
+	return block_enqueue(old) == 0;
 }
 
 static void sub_push(struct srv_sub *sub, unsigned int blk, uint64_t gen)
@@ -179,6 +268,7 @@ static void block_done(struct srv_watch *w, int res)
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	blk->seq = st->next_seq++;
+	st->next_sample += blk->gap;
 	blk->first_sample = st->next_sample;
 	st->next_sample += st->block_size / st->scan.scan_bytes;
 	blk->ts_ns = srv_ts_ns(&now);
@@ -195,8 +285,13 @@ static void block_done(struct srv_watch *w, int res)
 		sub_push(sub, blk->idx, st->gen[blk->idx]);
 		srv_sub_flush(sub);
 	}
-	if (!st->queued)
-		stream_reclaim_oldest(st);
+	/*
+	 * Reclaim before IIO is empty: with one block left queued the
+	 * converter is filling it now and would drop scans from the moment it
+	 * completes until this loop reacts.
+	 */
+	while (st->queued < st->spare && stream_reclaim_oldest(st, blk))
+		;
 }
 
 static void stream_stop(struct srv_stream *st)
@@ -220,6 +315,9 @@ static int stream_start(struct srv_stream *st)
 	if (st->started)
 		return 0;
 	st->started = true;
+	/* No gap accounting before the baseline below exists. */
+	st->has_overruns = false;
+	st->last_enq = -1;
 	for (unsigned int i = 0; i < st->count; i++) {
 		if (st->blocks[i].state != SRV_BLK_IDLE)
 			continue;
@@ -230,6 +328,8 @@ static int stream_start(struct srv_stream *st)
 	err = srv_iio_buffer_enable(st->dev, true);
 	if (err < 0)
 		goto out_stop;
+	/* The count restarts with the buffer (or runs on: keep a base either way). */
+	st->has_overruns = read_overruns(st, &st->overruns_seen);
 	return 0;
 
 out_stop:
@@ -382,6 +482,8 @@ static int stream_create(struct srv *srv, const struct iio_device *dev,
 	st->scan = *scan;
 	st->block_size = block_size;
 	st->count = count;
+	st->spare = count >= 4 ? 2 : 1;
+	st->last_enq = -1;
 
 	st->buf_fd = srv_iio_buffer_open(dev);
 	if (st->buf_fd < 0) {
