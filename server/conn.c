@@ -269,7 +269,7 @@ static void handle_auth(struct srv_client *cl, uint32_t req_id,
 			srv_warn(&srv->log, "client %llu (%s): wrong key", (unsigned long long)cl->cid,
 				 cl->peer);
 			send_fatal(cl, req_id, -EKEYREJECTED,
-				   "authentication failed: the client's key does not match the server's");
+				   "the client's key does not match the server's");
 			return;
 		}
 		if (hmac_sha256(cfg, IIOFAB_WIRE_AUTH_SERVER_LABEL, cl->client_nonce,
@@ -283,7 +283,7 @@ static void handle_auth(struct srv_client *cl, uint32_t req_id,
 		srv_warn(&srv->log, "client %llu (%s): no key, refused", (unsigned long long)cl->cid,
 			 cl->peer);
 		send_fatal(cl, req_id, -EACCES,
-			   "this server requires a pre-shared key (client has none)");
+			   "the client presented no key");
 		return;
 	}
 	buf = srv_client_send_slot(cl, &slot);

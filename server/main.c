@@ -194,6 +194,7 @@ int main(int argc, char **argv)
 	};
 	struct srv_config *cfg;
 	const char *psk_file = NULL;
+	char listen_arg[128];
 	char port[8];
 	int c, err, level;
 
@@ -206,9 +207,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "l:k:L:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
+			/* Parsed in place (argv outlives the config); report the original. */
+			snprintf(listen_arg, sizeof(listen_arg), "%s", optarg);
 			if (parse_listen(optarg, cfg) < 0) {
 				fprintf(stderr, "iiofabd: bad --listen '%s' (ADDR[:PORT], [V6ADDR][:PORT] or :PORT)\n",
-					optarg);
+					listen_arg);
 				goto out_usage;
 			}
 			break;
