@@ -70,11 +70,19 @@ static int setup(int dev, bool output, const char *rate, struct t_arena *arena,
 	return 0;
 }
 
+/*
+ * Completion is observed with poll() and the data, never with the fence's
+ * status: on 6.12 a fence's spinlock lives in the core's per-attachment
+ * state, which is freed once a detached DMABUF's last fence is released, so
+ * SYNC_IOC_FILE_INFO on an exported fence after that is a use-after-free.
+ */
 static int test_detach_queued(int dev)
 {
-	int chr_fd, buf_fd, ret, fences[NBLOCKS], status;
-	uint64_t base;
+	static const unsigned int chans[NCHANS] = { 0, 1, 2, 3 };
+	const uint64_t scans = BLOCK_SIZE / (2 * NCHANS);
+	int chr_fd, buf_fd, ret;
 	struct t_arena arena;
+	uint64_t base;
 	unsigned int i;
 
 	T_CHECK(!module_refcnt(&base), "refcnt");
@@ -83,8 +91,6 @@ static int test_detach_queued(int dev)
 	for (i = 0; i < NBLOCKS; i++) {
 		ret = t_dmabuf_enqueue(buf_fd, arena.fds[i], BLOCK_SIZE, false);
 		T_CHECK(!ret, "enqueue %u: %s", i, strerror(-ret));
-		fences[i] = t_dmabuf_export_fence(arena.fds[i]);
-		T_CHECK(fences[i] >= 0, "export fence");
 		ret = t_dmabuf_detach(buf_fd, arena.fds[i]);
 		T_CHECK(!ret, "detach queued %u: %s", i, strerror(-ret));
 	}
@@ -94,9 +100,8 @@ static int test_detach_queued(int dev)
 	T_CHECK(!t_buffer_enable(dev, true), "enable");
 	for (i = 0; i < NBLOCKS; i++) {
 		T_CHECK(t_dmabuf_wait(arena.fds[i], 10000) == 1, "detached block %u pending", i);
-		T_CHECK(!t_sync_file_status(fences[i], &status), "status");
-		T_CHECK(status == 1, "detached block %u status %d, want 1", i, status);
-		close(fences[i]);
+		T_CHECK(!t_ramp_check(t_arena_block(&arena, i), scans, i * scans,
+				      chans, NCHANS), "detached block %u data", i);
 	}
 	T_CHECK(!t_buffer_enable(dev, false), "disable");
 	if (expect_refcnt(base + 1))	/* + the chardev still open */
@@ -106,7 +111,7 @@ static int test_detach_queued(int dev)
 	t_arena_destroy(&arena);
 	if (expect_refcnt(base))
 		return 1;
-	t_log("ok: detach while queued: blocks completed, no reference left");
+	t_log("ok: detach while queued: blocks completed with data, no reference left");
 	return 0;
 }
 
