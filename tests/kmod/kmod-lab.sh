@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Runs one group of kmod.* tests inside the lab's board guest:
-#   kmod-lab.sh load|fileio|dmabuf|lifecycle|rate|bench
-# Needs IIOFAB_BUILD_DIR (set by the lab). After the group, the kernel log
-# must hold no BUG:, WARNING:, Oops or refcount_t line.
+# Runs groups of kmod.* tests inside the lab's board guest:
+#   kmod-lab.sh GROUP...   (load fileio dmabuf lifecycle rate bench)
+# Needs IIOFAB_BUILD_DIR (set by the lab). After each group the module is
+# unloaded and the kernel log must hold no BUG:, WARNING:, Oops or
+# refcount_t line.
 set -euo pipefail
 
 BUILD=${IIOFAB_BUILD_DIR:?IIOFAB_BUILD_DIR is not set}
@@ -231,14 +232,18 @@ group_bench() {
 	unload
 }
 
-group=${1:-}
-case $group in
-load | fileio | dmabuf | lifecycle | rate | bench) ;;
-*) echo "usage: $0 load|fileio|dmabuf|lifecycle|rate|bench" >&2; exit 2 ;;
-esac
+[ $# -gt 0 ] || { echo "usage: $0 load|fileio|dmabuf|lifecycle|rate|bench..." >&2; exit 2; }
+for group in "$@"; do
+	case $group in
+	load | fileio | dmabuf | lifecycle | rate | bench) ;;
+	*) echo "unknown group $group" >&2; exit 2 ;;
+	esac
+done
 [ -f "$KO" ] || fail "$KO not built"
-if loaded; then unload; fi
-"group_$group"
-if loaded; then unload; fi
-check_dmesg "kmod.$group"
-log "kmod.$group passed"
+for group in "$@"; do
+	if loaded; then unload; fi
+	"group_$group"
+	if loaded; then unload; fi
+	check_dmesg "kmod.$group"
+	log "kmod.$group passed"
+done
