@@ -13,6 +13,21 @@ class MeterTest(unittest.TestCase):
         self.assertEqual(t.rc, 0)
         self.assertFalse(t.capped)
 
+    def test_sink_snapshots_the_rate_window(self):
+        calls = []
+        t = host_driver.sink(["head", "-c", str(3 << 20), "/dev/zero"], 30, 60,
+                             lambda: calls.append(1) or len(calls))
+        f = t.figures("head")
+        self.assertEqual(calls, [1, 1])
+        self.assertEqual(f["steady"][:2], (1, 2))
+        self.assertEqual(f["steady"][2], t.total - t.first)
+
+    def test_source_snapshots_the_rate_window(self):
+        calls = []
+        t = host_driver.source(["sh", "-c", "cat >/dev/null"], bytes(1 << 20),
+                               65536, 30, 60, lambda: calls.append(1) or len(calls))
+        self.assertEqual(t.figures("cat")["steady"][:2], (1, 2))
+
     def test_sink_stops_at_the_cap(self):
         t = host_driver.sink(["cat", "/dev/zero"], 30, 0.3)
         self.assertTrue(t.capped)

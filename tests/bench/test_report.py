@@ -65,7 +65,8 @@ class ReportTest(unittest.TestCase):
         self.assertAlmostEqual(line["ratios"]["iiofab_vs_iiod"], 2.0)
         self.assertAlmostEqual(
             line["ratios"]["server_cpu_per_gib_iiofabd_vs_iiod"], 1.0)
-        self.assertIn("| 64 KiB | 40.00 | 30.00 | 15.00 | 0.75 | 2.00 |", md)
+        self.assertIn("| 64 KiB | 40.00 | 30.00 | 15.00 | 0.75 | 2.00 | 5.000 "
+                      "| 5.000 | 1.000 | 50.00 | 50.00 | 1.000 |", md)
 
     def test_missing_figure_fails(self):
         res = t_results()
@@ -74,6 +75,12 @@ class ReportTest(unittest.TestCase):
         problems = report.check(res, summary)
         self.assertTrue(any("iiod ADC 64 KiB: server_cpu_s_per_gib" in p
                             for p in problems), problems)
+
+    def test_ceiling_needs_no_board_cpu(self):
+        res = t_results()
+        del res["rows"][0]["board_busy_s_per_gib"]
+        _, summary, res = self.build(res)
+        self.assertEqual(report.check(res, summary), [])
 
     def test_zero_figure_fails(self):
         res = t_results()
