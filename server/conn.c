@@ -207,6 +207,21 @@ static int hmac_sha256(const struct srv_config *cfg, const char *label,
 	return 0;
 }
 
+int srv_crypto_warmup(const struct srv_config *cfg)
+{
+	uint8_t nonce[IIOFAB_WIRE_NONCE_SIZE], mac[IIOFAB_WIRE_MAC_SIZE];
+
+	/*
+	 * libcrypto sets up its DRBG and digests lazily; on a slow board that
+	 * first use can eat a client's handshake deadline, so pay it now.
+	 */
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
+		return -EIO;
+	if (cfg->psk_len)
+		return hmac_sha256(cfg, IIOFAB_WIRE_AUTH_CLIENT_LABEL, nonce, nonce, mac);
+	return 0;
+}
+
 static void handle_hello(struct srv_client *cl, uint32_t req_id,
 			 const struct iiofab_msg_hello *m)
 {

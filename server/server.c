@@ -220,6 +220,11 @@ int srv_run(const struct srv_config *cfg)
 		srv_err(&srv->log, "io_uring: %s", strerror(-err));
 		goto out_free_msg;
 	}
+	err = srv_crypto_warmup(cfg);
+	if (err) {
+		srv_err(&srv->log, "libcrypto: no randomness or HMAC-SHA256");
+		goto out_destroy_loop;
+	}
 	err = srv_iio_open(&srv->iio, &srv->log);
 	if (err) {
 		srv_err(&srv->log, "cannot open the local IIO context: %s", strerror(-err));

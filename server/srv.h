@@ -198,6 +198,7 @@ int srv_run(const struct srv_config *cfg);
 void srv_timer_update(struct srv *srv);
 
 /* conn.c */
+int srv_crypto_warmup(const struct srv_config *cfg);
 int srv_client_accept(struct srv *srv, struct rdma_cm_id *id,
 		      const void *conn_param);
 void srv_client_kill(struct srv_client *cl, const char *why);
