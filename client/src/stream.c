@@ -674,8 +674,10 @@ void iiofab_stream_close(struct iiofab_stream *s)
 	s->closing = true;
 	/* No READ may still target the landing buffer when it is freed, and
 	 * the server's MR must outlive our READs: drain before CLOSE. */
-	if (!ctx->err && s->rd_count)
-		conn_progress(ctx, ctx_deadline(ctx, -1), reads_drained, s);
+	if (!ctx->err && s->rd_count &&
+	    conn_progress(ctx, ctx_deadline(ctx, -1), reads_drained, s) &&
+	    !ctx->err)
+		conn_fail(ctx, -ETIMEDOUT, "block READs did not complete");
 	if (!ctx->err) {
 		if (s->started) {
 			ctx->msg->stream_ctl.stream_id = s->id;

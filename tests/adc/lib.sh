@@ -69,13 +69,13 @@ t_expect_error() {
 t_board() {
 	local action=$1 timeout=${2:-30} i
 	rm -f "$T_SHARED-done.$action" "$T_SHARED-answer.$action"
-	touch "$T_SHARED-req.$action"
-	for ((i = 0; i < timeout * 10; i++)); do
-		if [ -e "$T_SHARED-done.$action" ]; then
+	: >"$T_SHARED-req.$action"
+	for ((i = 0; i < timeout * 20; i++)); do
+		if [ -s "$T_SHARED-done.$action" ]; then
 			cat "$T_SHARED-answer.$action" 2>/dev/null
-			return "$(cat "$T_SHARED-done.$action")"
+			return "$(<"$T_SHARED-done.$action")"
 		fi
-		sleep 0.1
+		sleep 0.05
 	done
 	echo "board agent did not answer '$action' within ${timeout}s"
 	return 1
