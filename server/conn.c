@@ -684,6 +684,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	struct ibv_device_attr da;
 	struct srv_client *cl;
 	size_t size = (size_t)(SRV_N_RECV + SRV_N_SEND) * SRV_CTRL_SIZE;
+	const char *step = "setup";
 	int err;
 
 	cl = calloc(1, sizeof(*cl));
@@ -705,14 +706,17 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 				  sizeof(cl->peer));
 	}
 
+	step = "ibv_query_device";
 	err = from_ibv_pos(ibv_query_device(id->verbs, &da));
 	if (err)
 		goto out_free;
+	step = "ibv_alloc_pd";
 	cl->pd = ibv_alloc_pd(id->verbs);
 	if (!cl->pd) {
 		err = from_ibv_null();
 		goto out_free;
 	}
+	step = "ibv_create_comp_channel";
 	cl->ch = ibv_create_comp_channel(id->verbs);
 	if (!cl->ch) {
 		err = from_ibv_null();
@@ -722,6 +726,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 		err = -errno;
 		goto out_destroy_channel;
 	}
+	step = "ibv_create_cq";
 	cl->cq = ibv_create_cq(id->verbs, SRV_N_RECV + SRV_N_SEND + 8, cl, cl->ch, 0);
 	if (!cl->cq) {
 		err = from_ibv_null();
@@ -737,6 +742,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	qa.cap.max_recv_wr = SRV_N_RECV;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
+	step = "rdma_create_qp";
 	err = from_rdma_cm(rdma_create_qp(id, cl->pd, &qa));
 	if (err)
 		goto out_destroy_cq;
@@ -749,6 +755,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	}
 	/* Defined contents for memory checkers, which cannot see the NIC write. */
 	memset(cl->bufs, 0, size);
+	step = "ibv_reg_mr (control buffers)";
 	cl->buf_mr = ibv_reg_mr(cl->pd, cl->bufs, size, IBV_ACCESS_LOCAL_WRITE);
 	if (!cl->buf_mr) {
 		err = from_ibv_null();
@@ -758,6 +765,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 		cl->send_free[i] = SRV_N_SEND - 1 - i;
 	cl->n_send_free = SRV_N_SEND;
 	/* Receives go up before the accept so the first HELLO has a landing. */
+	step = "ibv_post_recv";
 	for (unsigned int i = 0; i < SRV_N_RECV; i++) {
 		err = post_recv(cl, i);
 		if (err)
@@ -783,6 +791,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 					    (unsigned int)da.max_qp_init_rd_atom);
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
+	step = "rdma_accept";
 	err = from_rdma_cm(rdma_accept(id, &cp));
 	if (err)
 		goto out_free_watch;
@@ -816,6 +825,10 @@ out_destroy_channel:
 out_dealloc_pd:
 	ibv_dealloc_pd(cl->pd);
 out_free:
+	srv_warn(&srv->log, "client %llu from %s: %s failed: %s%s", (unsigned long long)cl->cid,
+		 cl->peer, step, strerror(-err),
+		 err == -EINVAL && !strcmp(step, "rdma_accept") ?
+		 " (the client gave up waiting, or left)" : "");
 	free(cl);
 	return err;
 }
