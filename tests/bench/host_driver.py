@@ -440,15 +440,16 @@ class Driver:
 
     def iiofab_capture(self, size):
         p = self.plan
-        scan = self.board_info["devices"][ADC]["scan_bytes"]
-        samples = p["bytes"] // scan
+        # Bounded by time rather than by samples: a capture the tool ends
+        # itself still reports how many samples the server reclaimed, one
+        # that is killed at the cap would not.
         argv = [p["iiofab"], "capture", "--insecure", "--no-progress",
                 "--timeout", str(p["iiofab_timeout_ms"]),
-                "rdma://" + self.addr, ADC, "--samples", str(samples),
+                "rdma://" + self.addr, ADC, "--seconds", str(p["max_seconds"]),
                 "--block-size", str(size), "--blocks", str(p["blocks"]), "-o", "-"]
 
         def run(snap):
-            t = sink(argv, p["transfer_timeout"], p["max_seconds"], snap)
+            t = sink(argv, p["transfer_timeout"], p["max_seconds"] + 60, snap)
             m = None
             for line in t.out.splitlines():
                 m = CAPTURED_RE.search(line) or m

@@ -144,11 +144,13 @@ def markdown(results, summary):
                "its two ends run at SCHED_IDLE because they poll; "
                "bench.json also has whole-run figures with set-up). One lab "
                "boot, board + "
-               "1 host, %s, %d MiB per point, iiofab with %d blocks in flight, "
+               "1 host, %s, %d MiB or %d s per point (iiofab capture: %d s), "
+               "iiofab with %d blocks in flight, "
                "libiio with its default 4 kernel buffers.\n" % (
                    " (median of %d runs)" % rep if rep > 1 else "",
                    rate_text(plan.get("sampling_frequency", 0)),
-                   plan["bytes"] >> 20, plan["blocks"]))
+                   plan["bytes"] >> 20, plan.get("max_seconds", 0),
+                   plan.get("max_seconds", 0), plan["blocks"]))
     for direction, ceiling, title in DIRECTIONS:
         out.append("### %s\n" % title)
         out.append("| block | %s | iiofab | iiod | iiofab/%s | iiofab/iiod "
