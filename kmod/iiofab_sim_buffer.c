@@ -31,6 +31,12 @@
 /* Paced mode wakes up once per tick and moves every scan that fell due. */
 #define IIOFAB_SIM_TICK_NS	(1 * NSEC_PER_MSEC)
 #define IIOFAB_SIM_TICK_SLACK_NS	(200 * NSEC_PER_USEC)
+/*
+ * A converter never waits: what the simulation cannot move within this much
+ * of being due (a stalled virtual machine) is lost, like data meeting a full
+ * FIFO, so that the count of samples moved plus lost tracks real time.
+ */
+#define IIOFAB_SIM_MAX_LAG_PER_S	20	/* 1/20 s = 50 ms */
 /* Unthrottled mode moves at most this many scans between reschedules. */
 #define IIOFAB_SIM_BURST	16384
 #define IIOFAB_SIM_SINE_PERIOD	1000
@@ -302,7 +308,7 @@ static int iiofab_sim_engine(void *data)
 	u64 accounted = 0;
 
 	while (!kthread_should_stop()) {
-		u64 due, moved;
+		u64 due, todo, moved;
 
 		if (!conv->run_frequency) {
 			/* Unthrottled: as fast as the other side keeps up, no loss. */
@@ -319,8 +325,10 @@ static int iiofab_sim_engine(void *data)
 
 		due = mul_u64_u64_div_u64(ktime_get_ns() - start,
 					  conv->run_frequency, NSEC_PER_SEC);
-		moved = iiofab_sim_move(conv, due - accounted);
-		iiofab_sim_account_missed(conv, due - accounted - moved);
+		todo = due - accounted;
+		moved = iiofab_sim_move(conv, min_t(u64, todo,
+			max(conv->run_frequency / IIOFAB_SIM_MAX_LAG_PER_S, 1U)));
+		iiofab_sim_account_missed(conv, todo - moved);
 		accounted = due;
 
 		set_current_state(TASK_INTERRUPTIBLE);

@@ -324,6 +324,8 @@ static int __init iiofab_sim_probe(struct platform_device *pdev)
 static struct platform_driver iiofab_sim_driver = {
 	.driver = {
 		.name = "iiofab-sim",
+		/* Probing happens once, at load; there is nothing to rebind. */
+		.suppress_bind_attrs = true,
 	},
 };
 
