@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <iiofab/uri.h>
+
 #include "srv.h"
 
 #ifndef IIOFABD_VERSION
@@ -34,8 +36,9 @@ static void usage(FILE *f)
 "\n"
 "Options:\n"
 "  -l, --listen ADDR[:PORT]  listen on this local address (an address of an RDMA\n"
-"                            device, e.g. rxe0's); IPv6 as [ADDR]:PORT; ':PORT'\n"
-"                            or no option listens on every IPv4 address.\n"
+"                            device, e.g. rxe0's); IPv6 in brackets,\n"
+"                            [ADDR]:PORT; ':PORT' or no option listens on every\n"
+"                            IPv4 address.\n"
 "                            Default port: %d.\n"
 "  -k, --psk-file FILE       the pre-shared key: the file's bytes (one trailing\n"
 "                            newline is ignored), at least %d bytes. Clients prove\n"
@@ -78,39 +81,26 @@ static void usage(FILE *f)
 		(unsigned long long)(MEMLOCK_MIN >> 20));
 }
 
-/* "ADDR", "ADDR:PORT", "[V6]", "[V6]:PORT", ":PORT", or a bare IPv6 address. */
-static int parse_listen(char *arg, struct srv_config *cfg)
+/*
+ * ADDR[:PORT] through the project's URI rules (IPv6 in brackets), plus
+ * ":PORT" for every IPv4 address.
+ */
+static int parse_listen(const char *arg, struct iiofab_uri *uri,
+			struct srv_config *cfg)
 {
-	char *colon;
+	char any[16];
+	int err;
 
-	if (arg[0] == '[') {
-		char *end = strchr(arg, ']');
-
-		if (!end || (end[1] && end[1] != ':'))
-			return -EINVAL;
-		*end = '\0';
-		cfg->listen_addr = arg + 1;
-		if (end[1] == ':')
-			cfg->listen_port = end + 2;
+	if (arg[0] == ':') {
+		snprintf(any, sizeof(any), "0.0.0.0%.7s", arg);
+		err = iiofab_uri_parse_hostport(any, IIOFAB_DEFAULT_PORT, uri);
 	} else {
-		colon = strchr(arg, ':');
-		if (colon && strchr(colon + 1, ':')) {
-			cfg->listen_addr = arg;		/* IPv6 without a port */
-		} else if (colon) {
-			*colon = '\0';
-			cfg->listen_addr = *arg ? arg : NULL;
-			cfg->listen_port = colon + 1;
-		} else {
-			cfg->listen_addr = arg;
-		}
+		err = iiofab_uri_parse_hostport(arg, IIOFAB_DEFAULT_PORT, uri);
 	}
-	if (cfg->listen_port) {
-		char *end;
-		long port = strtol(cfg->listen_port, &end, 10);
-
-		if (!*cfg->listen_port || *end || port < 1 || port > 65535)
-			return -EINVAL;
-	}
+	if (err)
+		return err;
+	cfg->listen_addr = uri->host;
+	cfg->listen_port = uri->service;
 	return 0;
 }
 
@@ -194,7 +184,7 @@ int main(int argc, char **argv)
 	};
 	struct srv_config *cfg;
 	const char *psk_file = NULL;
-	char listen_arg[128];
+	struct iiofab_uri listen_uri;
 	char port[8];
 	int c, err, level;
 
@@ -207,11 +197,9 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "l:k:L:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			/* Parsed in place (argv outlives the config); report the original. */
-			snprintf(listen_arg, sizeof(listen_arg), "%s", optarg);
-			if (parse_listen(optarg, cfg) < 0) {
-				fprintf(stderr, "iiofabd: bad --listen '%s' (ADDR[:PORT], [V6ADDR][:PORT] or :PORT)\n",
-					listen_arg);
+			if (parse_listen(optarg, &listen_uri, cfg) < 0) {
+				fprintf(stderr, "iiofabd: bad --listen '%s' (ADDR[:PORT], [IPV6ADDR][:PORT] or :PORT)\n",
+					optarg);
 				goto out_usage;
 			}
 			break;
