@@ -29,6 +29,21 @@ check_dmesg() {
 	fi
 }
 
+# No DMABUF may outlive a group: an attachment the module or the core
+# forgot to release keeps its DMABUF (and its pages) alive.
+check_dmabufs() {
+	local info=/sys/kernel/debug/dma_buf/bufinfo total i
+	[ -r $info ] || mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+	[ -r $info ] || { log "no $info: DMABUF leak check skipped"; return 0; }
+	for ((i = 0; i < 50; i++)); do
+		total=$(sed -n 's/^Total \([0-9]*\) objects.*/\1/p' $info)
+		[ "${total:-0}" = 0 ] && return 0
+		sleep 0.1
+	done
+	cat $info >&2
+	fail "$total DMABUFs left after $1"
+}
+
 load() {
 	modprobe industrialio
 	insmod "$KO" "$@"
@@ -245,5 +260,6 @@ for group in "$@"; do
 	"group_$group"
 	if loaded; then unload; fi
 	check_dmesg "kmod.$group"
+	check_dmabufs "kmod.$group"
 	log "kmod.$group passed"
 done
