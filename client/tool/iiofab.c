@@ -906,7 +906,20 @@ static int capture_loop(struct capture *c)
 			return 0;
 		if (o->seconds > 0 && now_s() - c->t0 >= o->seconds)
 			return 0;
-		ret = iiofab_stream_next(c->stream, -1, &b);
+		/* Never wait past the end of a --seconds capture. */
+		int wait_ms = -1;
+
+		if (o->seconds > 0) {
+			double left_ms = (o->seconds - (now_s() - c->t0)) * 1000;
+			unsigned int op_ms = o->timeout_ms ? o->timeout_ms :
+				IIOFAB_DEFAULT_OP_TIMEOUT_MS;
+
+			if (left_ms < op_ms)
+				wait_ms = left_ms > 1 ? (int)left_ms : 1;
+		}
+		ret = iiofab_stream_next(c->stream, wait_ms, &b);
+		if ((ret == -ETIMEDOUT || ret == -EAGAIN) && wait_ms >= 0)
+			continue;	/* the loop head ends the capture */
 		if (ret) {
 			fprintf(stderr, "%siiofab: capture stopped: %s\n",
 				c->progress ? "\n" : "", iiofab_strerror(ret));
