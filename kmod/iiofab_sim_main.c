@@ -109,9 +109,13 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 	if (ret < 0)
 		return ret;
 
-	/* The engine reads the pattern once, at enable. */
-	iio_device_claim_direct_scoped(return -EBUSY, indio_dev)
-		WRITE_ONCE(conv->pattern, ret);
+	/*
+	 * The engine reads the pattern once, at enable; a write racing with
+	 * enable just takes effect at the next one.
+	 */
+	if (iio_buffer_enabled(indio_dev))
+		return -EBUSY;
+	WRITE_ONCE(conv->pattern, ret);
 	return len;
 }
 
@@ -178,9 +182,10 @@ static int iiofab_sim_write_raw(struct iio_dev *indio_dev,
 	case IIO_CHAN_INFO_SAMP_FREQ:
 		if (val < 0 || val2 || val > IIOFAB_SIM_MAX_RATE)
 			return -EINVAL;
-		/* The engine paces with the rate it read at enable. */
-		iio_device_claim_direct_scoped(return -EBUSY, indio_dev)
-			WRITE_ONCE(st->conv->sampling_frequency, val);
+		/* The engine paces with the rate it read at enable (see pattern). */
+		if (iio_buffer_enabled(indio_dev))
+			return -EBUSY;
+		WRITE_ONCE(st->conv->sampling_frequency, val);
 		return 0;
 	default:
 		return -EINVAL;

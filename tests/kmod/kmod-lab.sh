@@ -168,6 +168,21 @@ group_fileio() {
 	[ "$(cat "$adc/overruns")" = 0 ] || fail "overruns during iio_readdev"
 	log "iio_readdev: $scans samples x 4 channels match the ramp"
 
+	# The same through iiod, as a remote libiio client sees it.
+	iiod >"$TMP/iiod.log" 2>&1 &
+	local iiod_pid=$! i
+	for ((i = 0; i < 100; i++)); do
+		iio_info -u ip:127.0.0.1 >"$TMP/info.txt" 2>&1 && break
+		sleep 0.2
+	done
+	grep -q iiofab-sim-adc "$TMP/info.txt" || { cat "$TMP/info.txt" "$TMP/iiod.log"; fail "iio_info through iiod"; }
+	iio_readdev -u ip:127.0.0.1 -b 16384 -s 262144 iiofab-sim-adc \
+		voltage0 voltage1 voltage2 voltage3 >"$TMP/adc-net.bin"
+	"$T/t_kmod_ramp_check" "$TMP/adc-net.bin" 4 262144
+	kill $iiod_pid
+	wait $iiod_pid 2>/dev/null || true
+	log "iiod: iio_info and iio_readdev over the network work"
+
 	python3 - "$TMP/dac.bin" <<'PY'
 import struct, sys
 with open(sys.argv[1], "wb") as f:
