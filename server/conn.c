@@ -533,6 +533,8 @@ static void handle_stats(struct srv_client *cl, uint32_t req_id)
 	STAT("stale_releases", s->stale_releases);
 	STAT("dry_windows", s->dry_windows);
 	STAT("converter_overruns", s->converter_overruns);
+	STAT("blocks_withheld", s->blocks_withheld);
+	STAT("samples_withheld", s->samples_withheld);
 	STAT("ready_messages", s->ready_messages);
 	STAT("reg_dmabuf_mr", s->reg_dmabuf);
 	STAT("reg_memfd_mr", s->reg_memfd);

@@ -58,7 +58,9 @@ struct srv_stats {
 	uint64_t blocks_released;
 	uint64_t stale_releases;	/* RELEASE after a reclaim: ignored */
 	uint64_t dry_windows;		/* IIO ran out of queued blocks */
-	uint64_t converter_overruns;	/* scans the converter dropped meanwhile */
+	uint64_t converter_overruns;	/* scans the converter dropped */
+	uint64_t blocks_withheld;	/* completed with a hole: never announced */
+	uint64_t samples_withheld;
 	uint64_t ready_messages;
 	uint64_t reg_dmabuf;		/* registrations per path */
 	uint64_t reg_memfd;
@@ -160,6 +162,7 @@ struct srv_block {
 	unsigned int holders;
 	uint32_t epoch;
 	uint64_t gap;			/* scans the converter dropped before it */
+	uint64_t enq_seq;		/* enqueue order */
 	uint64_t seq;
 	uint64_t first_sample;
 	uint64_t ts_ns;
@@ -184,6 +187,8 @@ struct srv_stream {
 	unsigned int queued;
 	unsigned int spare;		/* reclaim below this many queued blocks */
 	int last_enq;			/* block enqueued last, -1 after START */
+	uint64_t enq_counter;
+	uint64_t suspect_until;		/* blocks enqueued up to here may hold a hole */
 	bool has_overruns;		/* the driver counts dropped scans */
 	uint64_t overruns_seen;
 	uint64_t next_seq;

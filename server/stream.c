@@ -147,6 +147,7 @@ static int block_enqueue(struct srv_block *blk)
 	}
 	blk->state = SRV_BLK_QUEUED;
 	blk->epoch = st->epoch;
+	blk->enq_seq = ++st->enq_counter;
 	st->queued++;
 	block_gap_after(blk, dry, pre);
 	st->last_enq = (int)blk->idx;
@@ -243,12 +244,73 @@ void srv_sub_flush(struct srv_sub *sub)
 	}
 }
 
+/*
+ * Scans dropped while blocks were queued (a converter, or a simulator,
+ * that fell behind) leave a hole inside a block, which no first_sample can
+ * describe. Every completion therefore reads the drop count; when it grew,
+ * the completing block and every block that had completed or was filling
+ * by then are withheld (re-queued unannounced), and the scans they held
+ * plus the drops show up as one exact gap before the next delivered block.
+ */
+static bool queued_after(const struct srv_block *blk)
+{
+	const struct srv_stream *st = blk->st;
+
+	for (unsigned int i = 0; i < st->count; i++)
+		if (st->blocks[i].state == SRV_BLK_QUEUED &&
+		    st->blocks[i].enq_seq > blk->enq_seq)
+			return true;
+	return false;
+}
+
+static bool block_check_torn(struct srv_block *blk, uint64_t *dropped)
+{
+	struct srv_stream *st = blk->st;
+	uint64_t now, until;
+
+	*dropped = 0;
+	if (!st->has_overruns)
+		return false;
+	/*
+	 * With nothing queued behind it the converter went dry when this
+	 * block completed, and drops counted now are most likely from that
+	 * window: leave them to the next enqueue, which puts them before the
+	 * next block (a hole inside this block then goes unnoticed).
+	 */
+	if (!queued_after(blk) || !read_overruns(st, &now) || now <= st->overruns_seen)
+		return blk->enq_seq <= st->suspect_until;
+	*dropped = now - st->overruns_seen;
+	st->overruns_seen = now;
+	/* Walk on in enqueue order through the completed blocks, and the one filling. */
+	until = blk->enq_seq;
+	for (;;) {
+		struct srv_block *next = NULL;
+
+		for (unsigned int i = 0; i < st->count; i++) {
+			struct srv_block *b = &st->blocks[i];
+
+			if (b->state == SRV_BLK_QUEUED && b->enq_seq > until &&
+			    (!next || b->enq_seq < next->enq_seq))
+				next = b;
+		}
+		if (!next)
+			break;
+		until = next->enq_seq;
+		if (!fd_idle(st->arena->dmabuf[next->idx]))
+			break;
+	}
+	if (until > st->suspect_until)
+		st->suspect_until = until;
+	return true;
+}
+
 static void block_done(struct srv_watch *w, int res)
 {
 	struct srv_block *blk = w->ctx;
 	struct srv_stream *st = blk->st;
 	struct srv *srv = st->srv;
 	struct timespec now;
+	uint64_t dropped;
 
 	if (blk->state != SRV_BLK_QUEUED)
 		return;
@@ -273,6 +335,18 @@ static void block_done(struct srv_watch *w, int res)
 	st->next_sample += st->block_size / st->scan.scan_bytes;
 	blk->ts_ns = srv_ts_ns(&now);
 	srv->stats.blocks_completed++;
+	if (block_check_torn(blk, &dropped)) {
+		/* Order does not matter inside a gap nobody is told about. */
+		st->next_sample += dropped;
+		srv->stats.converter_overruns += dropped;
+		srv->stats.blocks_withheld++;
+		srv->stats.samples_withheld += st->block_size / st->scan.scan_bytes;
+		srv_dbg(&srv->log, "stream %u: block %u (seq %llu) withheld: %llu scan(s) dropped",
+			st->id, blk->idx, (unsigned long long)blk->seq,
+			(unsigned long long)dropped);
+		(void)block_enqueue(blk);
+		return;
+	}
 
 	if (!st->n_subs) {
 		(void)block_enqueue(blk);
