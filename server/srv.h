@@ -43,7 +43,7 @@ struct srv_stream;
 #define SRV_CTRL_SIZE	IIOFAB_WIRE_MAX_MSG
 #define SRV_N_RECV	128
 #define SRV_N_SEND	64
-#define SRV_HANDSHAKE_MS 5000
+#define SRV_HANDSHAKE_MS 30000	/* generous: a client under valgrind on an emulated host is slow */
 
 struct srv_stats {
 	uint64_t clients_total;
