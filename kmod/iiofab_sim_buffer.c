@@ -32,11 +32,13 @@
 #define IIOFAB_SIM_TICK_NS	(1 * NSEC_PER_MSEC)
 #define IIOFAB_SIM_TICK_SLACK_NS	(200 * NSEC_PER_USEC)
 /*
- * A converter never waits: what the simulation cannot move within this much
- * of being due (a stalled virtual machine) is lost, like data meeting a full
- * FIFO, so that the count of samples moved plus lost tracks real time.
+ * A converter never waits. Scans that fall due while the engine is held up
+ * are caught up into whatever room is queued, as a DMA engine would have
+ * filled it meanwhile, but only up to this age: older ones are lost, so
+ * that scans moved plus scans lost keep tracking real time even when the
+ * machine cannot keep up.
  */
-#define IIOFAB_SIM_MAX_LAG_PER_S	20	/* 1/20 s = 50 ms */
+#define IIOFAB_SIM_MAX_LAG_PER_S	5	/* 1/5 s = 200 ms */
 /* Unthrottled mode moves at most this many scans between reschedules. */
 #define IIOFAB_SIM_BURST	16384
 #define IIOFAB_SIM_SINE_PERIOD	1000
@@ -308,7 +310,7 @@ static int iiofab_sim_engine(void *data)
 	u64 accounted = 0;
 
 	while (!kthread_should_stop()) {
-		u64 due, todo, moved;
+		u64 due, todo, late, moved;
 
 		if (!conv->run_frequency) {
 			/* Unthrottled: as fast as the other side keeps up, no loss. */
@@ -326,10 +328,15 @@ static int iiofab_sim_engine(void *data)
 		due = mul_u64_u64_div_u64(ktime_get_ns() - start,
 					  conv->run_frequency, NSEC_PER_SEC);
 		todo = due - accounted;
-		moved = iiofab_sim_move(conv, min_t(u64, todo,
-			max(conv->run_frequency / IIOFAB_SIM_MAX_LAG_PER_S, 1U)));
-		iiofab_sim_account_missed(conv, todo - moved);
 		accounted = due;
+		/* The oldest scans are the ones too late to move. */
+		late = max(conv->run_frequency / IIOFAB_SIM_MAX_LAG_PER_S, 1U);
+		if (todo > late) {
+			iiofab_sim_account_missed(conv, todo - late);
+			todo = late;
+		}
+		moved = iiofab_sim_move(conv, todo);
+		iiofab_sim_account_missed(conv, todo - moved);
 
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (!kthread_should_stop()) {
