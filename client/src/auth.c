@@ -50,3 +50,15 @@ int auth_nonce(uint8_t nonce[32])
 	}
 	return 0;
 }
+
+/*
+ * libcrypto's first HMAC loads providers and digests, which is slow (seconds
+ * under valgrind or emulation). Do it before connecting, so it never eats
+ * into the server's handshake deadline.
+ */
+int auth_prepare(const void *key, size_t key_len)
+{
+	uint8_t zero[32] = { 0 }, mac[32];
+
+	return auth_hmac(key, key_len, "warm-up", zero, zero, mac);
+}

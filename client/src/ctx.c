@@ -509,6 +509,11 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 			"bad URI '%s' (expected rdma://host[:port])", uri);
 		goto out_free_ctx;
 	}
+	if (ctx->params.psk_len) {
+		ret = auth_prepare(ctx->params.psk, ctx->params.psk_len);
+		if (ret)
+			goto out_free_ctx;
+	}
 	ret = conn_open(ctx, u.host, u.service);
 	if (ret)
 		goto out_close_conn;
