@@ -67,7 +67,10 @@ struct iiofab_sim_conv {
 	size_t ring_head;
 	size_t ring_tail;
 
-	/* DMABUF FIFO, in enqueue order; queue_lock nests inside the resv lock. */
+	/*
+	 * DMABUF FIFO, in enqueue order. queue_lock is taken inside the core's
+	 * fence-signalling section: nothing under it may allocate or wait.
+	 */
 	spinlock_t queue_lock;
 	unsigned int queue_head;
 	unsigned int queue_len;
