@@ -132,7 +132,10 @@ def kernel_cmdline(index, hosts, repo, build_dir, extra=""):
     """The guest kernel command line that tells guest-init who it is."""
     role = "board" if index == 0 else "host"
     parts = [
+        # no_timer_check: under a loaded TCG host the IO-APIC timer probe
+        # misfires and panics or hangs the boot.
         "console=ttyS0", "panic=-1", "loglevel=4", "rdinit=/init",
+        "no_timer_check",
         "iiofab.init=" + os.path.join(LAB_DIR, "guest-init"),
         "iiofab.role=" + role, "iiofab.name=" + guest_name(index),
         "iiofab.addr=" + guest_addr(index),
@@ -246,6 +249,8 @@ def read_rc(path):
         with open(path) as f:
             text = f.read().strip()
     except FileNotFoundError:
+        return None
+    if not text:
         return None
     try:
         return int(text)

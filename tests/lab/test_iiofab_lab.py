@@ -122,6 +122,9 @@ class ExitStatus(unittest.TestCase):
                 f.write("3\n")
             self.assertEqual(lab.read_rc(p), 3)
             with open(p, "w") as f:
+                f.write("")
+            self.assertIsNone(lab.read_rc(p))
+            with open(p, "w") as f:
                 f.write("garbage")
             with self.assertRaises(lab.LabError):
                 lab.read_rc(p)
