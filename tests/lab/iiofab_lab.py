@@ -573,8 +573,7 @@ class Lab:
             return
         if self.args.out:
             os.makedirs(self.args.out, exist_ok=True)
-            for f in os.listdir(self.run_dir):
-                shutil.copy(self.path(f), os.path.join(self.args.out, f))
+            shutil.copytree(self.run_dir, self.args.out, dirs_exist_ok=True)
 
 
 def main(argv):
