@@ -24,28 +24,11 @@
 #include <rdma/rdma_cma.h>
 
 #include "srv.h"
+#include "srv_errno.h"
 #include "srv_loop.h"
 
 #define SEND_FLAG	(1ull << 32)
 #define DRAIN_MS	500
-
-/* librdmacm: -1 and errno. */
-static int from_rdma_cm(int ret)
-{
-	return ret < 0 ? (errno > 0 ? -errno : -EIO) : ret;
-}
-
-/* libibverbs posts and modifies: positive errno. */
-static int from_ibv_pos(int ret)
-{
-	return ret > 0 ? -ret : ret;
-}
-
-/* libibverbs constructors: NULL and errno. */
-static int from_ibv_null(void)
-{
-	return errno > 0 ? -errno : -EIO;
-}
 
 static uint8_t *recv_buf(struct srv_client *cl, unsigned int slot)
 {
@@ -66,7 +49,7 @@ static int post_recv(struct srv_client *cl, unsigned int slot)
 	};
 	struct ibv_recv_wr wr = { .wr_id = slot, .sg_list = &sge, .num_sge = 1 };
 	struct ibv_recv_wr *bad;
-	int err = from_ibv_pos(ibv_post_recv(cl->qp, &wr, &bad));
+	int err = srv_from_ibv(ibv_post_recv(cl->qp, &wr, &bad));
 
 	if (!err)
 		cl->posted_recv++;
@@ -113,7 +96,7 @@ int srv_client_send_post(struct srv_client *cl, unsigned int slot, int len)
 	wr.num_sge = 1;
 	wr.opcode = IBV_WR_SEND;
 	wr.send_flags = IBV_SEND_SIGNALED;
-	err = from_ibv_pos(ibv_post_send(cl->qp, &wr, &bad));
+	err = srv_from_ibv(ibv_post_send(cl->qp, &wr, &bad));
 	if (err) {
 		cl->send_free[cl->n_send_free++] = slot;
 		srv_client_kill(cl, "post send failed");
@@ -709,19 +692,19 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	}
 
 	step = "ibv_query_device";
-	err = from_ibv_pos(ibv_query_device(id->verbs, &da));
+	err = srv_from_ibv(ibv_query_device(id->verbs, &da));
 	if (err)
 		goto out_free;
 	step = "ibv_alloc_pd";
 	cl->pd = ibv_alloc_pd(id->verbs);
 	if (!cl->pd) {
-		err = from_ibv_null();
+		err = srv_from_null();
 		goto out_free;
 	}
 	step = "ibv_create_comp_channel";
 	cl->ch = ibv_create_comp_channel(id->verbs);
 	if (!cl->ch) {
-		err = from_ibv_null();
+		err = srv_from_null();
 		goto out_dealloc_pd;
 	}
 	if (fcntl(cl->ch->fd, F_SETFL, fcntl(cl->ch->fd, F_GETFL) | O_NONBLOCK) < 0) {
@@ -731,10 +714,10 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	step = "ibv_create_cq";
 	cl->cq = ibv_create_cq(id->verbs, SRV_N_RECV + SRV_N_SEND + 8, cl, cl->ch, 0);
 	if (!cl->cq) {
-		err = from_ibv_null();
+		err = srv_from_null();
 		goto out_destroy_channel;
 	}
-	err = from_ibv_pos(ibv_req_notify_cq(cl->cq, 0));
+	err = srv_from_ibv(ibv_req_notify_cq(cl->cq, 0));
 	if (err)
 		goto out_destroy_cq;
 	qa.send_cq = cl->cq;
@@ -745,7 +728,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
 	step = "rdma_create_qp";
-	err = from_rdma_cm(rdma_create_qp(id, cl->pd, &qa));
+	err = srv_from_cm(rdma_create_qp(id, cl->pd, &qa));
 	if (err)
 		goto out_destroy_cq;
 	cl->qp = id->qp;
@@ -760,7 +743,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	step = "ibv_reg_mr (control buffers)";
 	cl->buf_mr = ibv_reg_mr(cl->pd, cl->bufs, size, IBV_ACCESS_LOCAL_WRITE);
 	if (!cl->buf_mr) {
-		err = from_ibv_null();
+		err = srv_from_null();
 		goto out_free_bufs;
 	}
 	for (unsigned int i = 0; i < SRV_N_SEND; i++)
@@ -794,7 +777,7 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
 	step = "rdma_accept";
-	err = from_rdma_cm(rdma_accept(id, &cp));
+	err = srv_from_cm(rdma_accept(id, &cp));
 	if (err)
 		goto out_free_watch;
 

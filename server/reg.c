@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <infiniband/verbs.h>
 
+#include "srv_errno.h"
 #include "srv_reg.h"
 
 static struct ibv_mr *real_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
@@ -29,12 +30,6 @@ const struct srv_verbs_ops srv_verbs_default = {
 	.reg_mr = real_reg_mr,
 	.dereg_mr = real_dereg_mr,
 };
-
-/* NULL + errno -> -errno, never 0 (a constructor that forgot errno). */
-static int from_null_errno(void)
-{
-	return errno > 0 ? -errno : -EIO;
-}
 
 /*
  * Errors that mean "this provider or this memory cannot do dmabuf MRs"
@@ -70,7 +65,7 @@ static int reg_dmabuf_blocks(struct srv_reg *reg, struct ibv_pd *pd,
 							    iova, req->dmabuf_fds[i],
 							    req->access);
 		if (!reg->block_mr[i]) {
-			int err = from_null_errno();
+			int err = srv_from_null();
 
 			while (i--)
 				dereg(reg->ops, &reg->block_mr[i]);
@@ -106,7 +101,7 @@ int srv_reg_create(struct srv_reg **out, const struct srv_verbs_ops *ops,
 					    req->block_size * req->count,
 					    req->access);
 		if (!reg->arena_mr) {
-			err = from_null_errno();
+			err = srv_from_null();
 			goto out_free;
 		}
 		reg->path = SRV_REG_MEMFD;
@@ -118,7 +113,7 @@ int srv_reg_create(struct srv_reg **out, const struct srv_verbs_ops *ops,
 		reg->gen_addr = (uint64_t)(uintptr_t)req->gen;
 		reg->gen_mr = ops->reg_mr(pd, req->gen, req->gen_len, req->gen_access);
 		if (!reg->gen_mr) {
-			err = from_null_errno();
+			err = srv_from_null();
 			goto out_dereg_arena;
 		}
 	}

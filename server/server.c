@@ -18,12 +18,8 @@
 #include <rdma/rdma_cma.h>
 
 #include "srv.h"
+#include "srv_errno.h"
 #include "srv_loop.h"
-
-static int from_rdma_cm(int ret)
-{
-	return ret < 0 ? (errno > 0 ? -errno : -EIO) : ret;
-}
 
 void srv_timer_update(struct srv *srv)
 {
@@ -160,7 +156,7 @@ static int listen_on(struct srv *srv)
 			gai_strerror(err));
 		return -EINVAL;
 	}
-	err = from_rdma_cm(rdma_bind_addr(srv->listen_id, ai->ai_addr));
+	err = srv_from_cm(rdma_bind_addr(srv->listen_id, ai->ai_addr));
 	if (ai->ai_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, host, sizeof(host));
 	else if (ai->ai_family == AF_INET6)
@@ -172,7 +168,7 @@ static int listen_on(struct srv *srv)
 			" (is an RDMA device such as rxe configured on that address?)" : "");
 		return err;
 	}
-	err = from_rdma_cm(rdma_listen(srv->listen_id, 64));
+	err = srv_from_cm(rdma_listen(srv->listen_id, 64));
 	if (err) {
 		srv_err(&srv->log, "cannot listen on %s port %s: %s", host, cfg->listen_port,
 			strerror(-err));
@@ -255,7 +251,7 @@ int srv_run(const struct srv_config *cfg)
 		err = -errno;
 		goto out_destroy_cm_ch;
 	}
-	err = from_rdma_cm(rdma_create_id(srv->cm_ch, &srv->listen_id, NULL, RDMA_PS_TCP));
+	err = srv_from_cm(rdma_create_id(srv->cm_ch, &srv->listen_id, NULL, RDMA_PS_TCP));
 	if (err)
 		goto out_destroy_cm_ch;
 	err = listen_on(srv);
