@@ -33,12 +33,14 @@
 #define IIOFAB_SIM_TICK_SLACK_NS	(200 * NSEC_PER_USEC)
 /*
  * A converter never waits. Scans that fall due while the engine is held up
- * are caught up into whatever room is queued, as a DMA engine would have
- * filled it meanwhile, but only up to this age: older ones are lost, so
- * that scans moved plus scans lost keep tracking real time even when the
- * machine cannot keep up.
+ * (a stalled guest vCPU) are caught up into whatever room is queued, as a
+ * DMA engine would have filled it meanwhile; only scans with no room to go
+ * to are lost. A real DMA engine loses nothing while a block is queued, so
+ * the catch-up window is long: a short one turned every scheduling hiccup
+ * of an emulated board into data loss that no real board would show.
+ * Scans moved plus scans lost still track real time.
  */
-#define IIOFAB_SIM_MAX_LAG_PER_S	5	/* 1/5 s = 200 ms */
+#define IIOFAB_SIM_MAX_LAG_S	10
 /* Unthrottled mode moves at most this many scans between reschedules. */
 #define IIOFAB_SIM_BURST	16384
 #define IIOFAB_SIM_SINE_PERIOD	1000
@@ -330,7 +332,7 @@ static int iiofab_sim_engine(void *data)
 		todo = due - accounted;
 		accounted = due;
 		/* The oldest scans are the ones too late to move. */
-		late = max(conv->run_frequency / IIOFAB_SIM_MAX_LAG_PER_S, 1U);
+		late = max((u64)conv->run_frequency * IIOFAB_SIM_MAX_LAG_S, 1ULL);
 		if (todo > late) {
 			iiofab_sim_account_missed(conv, todo - late);
 			todo = late;
