@@ -19,7 +19,7 @@
 #include <linux/sync_file.h>
 #include <linux/udmabuf.h>
 
-#include "t_iio_dmabuf.h"
+#include <iiofab/uapi.h>
 
 #define T_SYSFS "/sys/bus/iio/devices"
 
