@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define T_SKIP 77
 
 /* Prints "FAIL: <where>: <what>" and returns 1 from the caller's scope. */
 #define T_CHECK(cond, ...)						\
