@@ -371,3 +371,39 @@ void t_ramp_fill(uint16_t *data, uint64_t nscans, uint64_t n,
 		for (k = 0; k < nchans; k++)
 			data[i * nchans + k] = t_ramp(n + i, chans[k]);
 }
+
+int t_stream_open(struct t_stream *st, int dev, unsigned int nblocks, size_t block_size)
+{
+	unsigned int i;
+	int ret;
+
+	ret = t_arena_create(&st->arena, nblocks, block_size);
+	if (ret)
+		return ret;
+	ret = t_open_buffer(dev, &st->chr_fd, &st->buf_fd);
+	if (ret)
+		goto out_destroy_arena;
+	for (i = 0; i < nblocks; i++) {
+		ret = t_dmabuf_attach(st->buf_fd, st->arena.fds[i]);
+		if (!ret)
+			ret = t_dmabuf_enqueue(st->buf_fd, st->arena.fds[i], block_size, false);
+		if (ret)
+			goto out_close_buffer;
+	}
+	return 0;
+
+out_close_buffer:
+	/* Closing the buffer fd detaches every attached block. */
+	close(st->buf_fd);
+	close(st->chr_fd);
+out_destroy_arena:
+	t_arena_destroy(&st->arena);
+	return ret;
+}
+
+void t_stream_close(struct t_stream *st)
+{
+	close(st->buf_fd);
+	close(st->chr_fd);
+	t_arena_destroy(&st->arena);
+}

@@ -53,6 +53,20 @@ struct t_arena {
 
 int t_arena_create(struct t_arena *arena, unsigned int nblocks, size_t block_size);
 void t_arena_destroy(struct t_arena *arena);
+/*
+ * A streaming DMABUF setup: an arena of nblocks x block_size, the buffer fd
+ * of device dev, every block attached and enqueued whole (not enabled).
+ * On failure everything taken is released.
+ */
+struct t_stream {
+	struct t_arena arena;
+	int chr_fd;
+	int buf_fd;
+};
+
+int t_stream_open(struct t_stream *st, int dev, unsigned int nblocks, size_t block_size);
+void t_stream_close(struct t_stream *st);
+
 static inline void *t_arena_block(struct t_arena *arena, unsigned int i)
 {
 	return arena->map + (size_t)i * arena->block_size;

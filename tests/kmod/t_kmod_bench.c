@@ -69,26 +69,20 @@ static int bench_fileio(int dev, double secs)
 
 static int bench_dmabuf(int dev, double secs)
 {
-	struct t_arena arena;
-	int chr_fd, buf_fd, ret;
+	struct t_stream st;
+	int ret;
 	uint64_t bytes = 0;
-	unsigned int i, k;
+	unsigned int k;
 	double t0, t;
 
 	T_CHECK(!t_attr_write(dev, "sampling_frequency", "0"), "sampling_frequency");
 	T_CHECK(!t_set_channels(dev, false, NCHANS, 0xf), "channels");
-	ret = t_arena_create(&arena, NBLOCKS, BLOCK_SIZE);
-	T_CHECK(!ret, "arena: %s", strerror(-ret));
-	ret = t_open_buffer(dev, &chr_fd, &buf_fd);
-	T_CHECK(!ret, "buffer fd: %s", strerror(-ret));
-	for (i = 0; i < NBLOCKS; i++) {
-		T_CHECK(!t_dmabuf_attach(buf_fd, arena.fds[i]), "attach");
-		T_CHECK(!t_dmabuf_enqueue(buf_fd, arena.fds[i], BLOCK_SIZE, false), "enqueue");
-	}
+	ret = t_stream_open(&st, dev, NBLOCKS, BLOCK_SIZE);
+	T_CHECK(!ret, "arena, buffer fd, attach, enqueue: %s", strerror(-ret));
 	t0 = t_now();
 	T_CHECK(!t_buffer_enable(dev, true), "enable");
 	for (k = 0;; k++) {
-		int fd = arena.fds[k % NBLOCKS];
+		int fd = st.arena.fds[k % NBLOCKS];
 
 		T_CHECK(t_dmabuf_wait(fd, 5000) == 1, "block %u did not complete", k);
 		/* Dequeue as a consumer would, so the figure includes the syncs. */
@@ -98,12 +92,10 @@ static int bench_dmabuf(int dev, double secs)
 		t = t_now();
 		if (t - t0 >= secs)
 			break;
-		T_CHECK(!t_dmabuf_enqueue(buf_fd, fd, BLOCK_SIZE, false), "re-enqueue");
+		T_CHECK(!t_dmabuf_enqueue(st.buf_fd, fd, BLOCK_SIZE, false), "re-enqueue");
 	}
 	T_CHECK(!t_buffer_enable(dev, false), "disable");
-	close(buf_fd);
-	close(chr_fd);
-	t_arena_destroy(&arena);
+	t_stream_close(&st);
 	report("dmabuf", bytes, t - t0);
 	return 0;
 }

@@ -78,24 +78,18 @@ static int adc_rate(int dev)
 {
 	static double pt[MAX_POINTS], pc[MAX_POINTS];
 	uint64_t scans = 0, overruns = 0;
-	struct t_arena arena;
-	int chr_fd, buf_fd, ret;
-	unsigned int i, k, n = 0;
+	struct t_stream st;
+	int ret;
+	unsigned int k, n = 0;
 	bool fresh;
 
 	T_CHECK(!t_attr_write(dev, "sampling_frequency", "1000000"), "sampling_frequency");
 	T_CHECK(!t_set_channels(dev, false, NCHANS, 0xf), "channels");
-	ret = t_arena_create(&arena, NBLOCKS, BLOCK_SIZE);
-	T_CHECK(!ret, "arena: %s", strerror(-ret));
-	ret = t_open_buffer(dev, &chr_fd, &buf_fd);
-	T_CHECK(!ret, "buffer fd: %s", strerror(-ret));
-	for (i = 0; i < NBLOCKS; i++) {
-		T_CHECK(!t_dmabuf_attach(buf_fd, arena.fds[i]), "attach");
-		T_CHECK(!t_dmabuf_enqueue(buf_fd, arena.fds[i], BLOCK_SIZE, false), "enqueue");
-	}
+	ret = t_stream_open(&st, dev, NBLOCKS, BLOCK_SIZE);
+	T_CHECK(!ret, "arena, buffer fd, attach, enqueue: %s", strerror(-ret));
 	T_CHECK(!t_buffer_enable(dev, true), "enable");
 	for (k = 0; n < MAX_POINTS; k++) {
-		int fd = arena.fds[k % NBLOCKS];
+		int fd = st.arena.fds[k % NBLOCKS];
 		double t;
 
 		T_CHECK(wait_block(fd, &fresh) == 1, "block %u did not complete", k);
@@ -109,15 +103,13 @@ static int adc_rate(int dev)
 			if (t - pt[0] >= WINDOW_S)
 				break;
 		}
-		T_CHECK(!t_dmabuf_enqueue(buf_fd, fd, BLOCK_SIZE, false), "re-enqueue");
+		T_CHECK(!t_dmabuf_enqueue(st.buf_fd, fd, BLOCK_SIZE, false), "re-enqueue");
 	}
 	T_CHECK(!t_buffer_enable(dev, false), "disable");
 	T_CHECK(n >= 10, "only %u timed completions", n);
 	t_log("adc: %" PRIu64 " scans delivered, %" PRIu64 " dropped, %u points over %.3f s",
 	      scans, overruns, n, pt[n - 1] - pt[0]);
-	close(buf_fd);
-	close(chr_fd);
-	t_arena_destroy(&arena);
+	t_stream_close(&st);
 	return check_rate("adc dmabuf", slope(pt, pc, n));
 }
 
@@ -125,25 +117,19 @@ static int dac_rate(int dev)
 {
 	static double pt[MAX_POINTS], pc[MAX_POINTS];
 	uint64_t consumed = 0, underruns = 0;
-	struct t_arena arena;
-	int chr_fd, buf_fd, ret;
-	unsigned int i, k, n = 0;
+	struct t_stream st;
+	int ret;
+	unsigned int k, n = 0;
 	bool fresh;
 
 	T_CHECK(!t_attr_write(dev, "sampling_frequency", "1000000"), "sampling_frequency");
 	T_CHECK(!t_set_channels(dev, true, NCHANS, 0xf), "channels");
-	ret = t_arena_create(&arena, NBLOCKS, BLOCK_SIZE);
-	T_CHECK(!ret, "arena: %s", strerror(-ret));
-	ret = t_open_buffer(dev, &chr_fd, &buf_fd);
-	T_CHECK(!ret, "buffer fd: %s", strerror(-ret));
 	/* Contents do not matter here, only when each block is done. */
-	for (i = 0; i < NBLOCKS; i++) {
-		T_CHECK(!t_dmabuf_attach(buf_fd, arena.fds[i]), "attach");
-		T_CHECK(!t_dmabuf_enqueue(buf_fd, arena.fds[i], BLOCK_SIZE, false), "enqueue");
-	}
+	ret = t_stream_open(&st, dev, NBLOCKS, BLOCK_SIZE);
+	T_CHECK(!ret, "arena, buffer fd, attach, enqueue: %s", strerror(-ret));
 	T_CHECK(!t_buffer_enable(dev, true), "enable");
 	for (k = 0; n < MAX_POINTS; k++) {
-		int fd = arena.fds[k % NBLOCKS];
+		int fd = st.arena.fds[k % NBLOCKS];
 		double t;
 
 		T_CHECK(wait_block(fd, &fresh) == 1, "block %u did not complete", k);
@@ -157,15 +143,13 @@ static int dac_rate(int dev)
 			if (t - pt[0] >= WINDOW_S)
 				break;
 		}
-		T_CHECK(!t_dmabuf_enqueue(buf_fd, fd, BLOCK_SIZE, false), "re-enqueue");
+		T_CHECK(!t_dmabuf_enqueue(st.buf_fd, fd, BLOCK_SIZE, false), "re-enqueue");
 	}
 	T_CHECK(!t_buffer_enable(dev, false), "disable");
 	T_CHECK(n >= 10, "only %u timed completions", n);
 	t_log("dac: %" PRIu64 " scans consumed, %" PRIu64 " underruns, %u points over %.3f s",
 	      consumed, underruns, n, pt[n - 1] - pt[0]);
-	close(buf_fd);
-	close(chr_fd);
-	t_arena_destroy(&arena);
+	t_stream_close(&st);
 	return check_rate("dac dmabuf", slope(pt, pc, n));
 }
 
