@@ -137,7 +137,8 @@ out_detach:
 	return (err == -EPERM || err == -ENODEV) ? -EOPNOTSUPP : err;
 }
 
-int srv_arena_enqueue(struct srv_arena *a, unsigned int blk, size_t bytes_used)
+int srv_arena_enqueue(struct srv_arena *a, unsigned int blk, size_t bytes_used,
+		      uint32_t flags)
 {
 	struct dma_buf_sync sync = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW };
 	struct iio_dmabuf req;
@@ -158,7 +159,7 @@ int srv_arena_enqueue(struct srv_arena *a, unsigned int blk, size_t bytes_used)
 	err = ioctl_restart(fd, DMA_BUF_IOCTL_SYNC, &sync);
 	if (err < 0)
 		return err;
-	req = (struct iio_dmabuf){ .fd = (uint32_t)fd, .flags = 0, .bytes_used = bytes_used };
+	req = (struct iio_dmabuf){ .fd = (uint32_t)fd, .flags = flags, .bytes_used = bytes_used };
 	err = ioctl(a->buf_fd, IIO_BUFFER_DMABUF_ENQUEUE_IOCTL, &req);
 	return err < 0 ? -errno : 0;
 }

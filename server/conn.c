@@ -519,6 +519,13 @@ static void handle_stats(struct srv_client *cl, uint32_t req_id)
 	STAT("blocks_withheld", s->blocks_withheld);
 	STAT("samples_withheld", s->samples_withheld);
 	STAT("ready_messages", s->ready_messages);
+	STAT("dac_blocks_submitted", s->dac_blocks_submitted);
+	STAT("dac_bytes_submitted", s->dac_bytes_submitted);
+	STAT("dac_cyclic_submits", s->dac_cyclic_submits);
+	STAT("dac_blocks_consumed", s->dac_blocks_consumed);
+	STAT("dac_submits_refused", s->dac_submits_refused);
+	STAT("dac_underruns", s->dac_underruns);
+	STAT("free_messages", s->free_messages);
 	STAT("reg_dmabuf_mr", s->reg_dmabuf);
 	STAT("reg_memfd_mr", s->reg_memfd);
 #undef STAT
@@ -594,8 +601,7 @@ static void handle_msg(struct srv_client *cl, const uint8_t *data, size_t len)
 		handle_stats(cl, h.request_id);
 		break;
 	case IIOFAB_MSG_SUBMIT:
-		srv_client_send_error(cl, h.request_id, -EOPNOTSUPP,
-				      "output streams are not supported yet");
+		srv_stream_submit(cl, h.request_id, &m->submit);
 		break;
 	default:
 		srv->stats.bad_messages++;

@@ -62,6 +62,13 @@ struct srv_stats {
 	uint64_t blocks_withheld;	/* completed with a hole: never announced */
 	uint64_t samples_withheld;
 	uint64_t ready_messages;
+	uint64_t dac_blocks_submitted;	/* DAC: blocks handed to IIO for clients */
+	uint64_t dac_bytes_submitted;
+	uint64_t dac_cyclic_submits;
+	uint64_t dac_blocks_consumed;	/* DAC: fences signalled, credit returned */
+	uint64_t dac_submits_refused;
+	uint64_t dac_underruns;		/* DAC: scans the converter had no data for */
+	uint64_t free_messages;
 	uint64_t reg_dmabuf;		/* registrations per path */
 	uint64_t reg_memfd;
 	bool reg_any;
@@ -108,7 +115,10 @@ enum srv_client_state {
 	SRV_CL_READY,		/* WELCOME sent */
 };
 
-/* One client's membership in a stream (exclusive today; fan-out later). */
+/*
+ * One client's membership in a stream (exclusive today; fan-out later).
+ * The pending ring queues READY entries (ADC) or FREE credits (DAC).
+ */
 struct srv_sub {
 	struct srv_stream *st;
 	struct srv_client *cl;
@@ -116,7 +126,7 @@ struct srv_sub {
 	struct srv_sub *cl_next;	/* in the client's list */
 	struct srv_reg *reg;
 	uint8_t *held;			/* per block: holds the current generation */
-	uint32_t *pending;		/* ring of blocks awaiting READY */
+	uint32_t *pending;		/* ring of blocks awaiting READY or FREE */
 	uint64_t *pending_gen;
 	unsigned int p_head, p_len;
 };
@@ -149,6 +159,7 @@ struct srv_client {
 	struct srv_sub *subs;
 };
 
+/* HELD: ADC, announced and not yet released; DAC, granted to the client. */
 enum srv_block_state {
 	SRV_BLK_IDLE,
 	SRV_BLK_QUEUED,
@@ -166,6 +177,8 @@ struct srv_block {
 	uint64_t seq;
 	uint64_t first_sample;
 	uint64_t ts_ns;
+	uint32_t bytes_used;		/* DAC: as submitted */
+	bool cyclic;			/* DAC: repeats until replaced */
 	struct srv_watch *watch;
 };
 
@@ -174,6 +187,7 @@ struct srv_stream {
 	struct srv_stream *next;
 	uint32_t id;
 	const struct iio_device *dev;
+	bool output;			/* DAC */
 	uint8_t mode;
 	int buf_fd;
 	struct srv_arena *arena;
@@ -193,6 +207,11 @@ struct srv_stream {
 	uint64_t overruns_seen;
 	uint64_t next_seq;
 	uint64_t next_sample;
+	/* DAC: the buffer runs from the first submit after START. */
+	bool enabled;
+	bool has_underruns;		/* the driver counts underruns */
+	uint64_t underruns_base;	/* the driver's count at enable */
+	uint64_t underruns;		/* since enable, as last reported */
 	struct srv_sub *subs;
 	unsigned int n_subs;
 	struct srv_block blocks[];
@@ -223,6 +242,17 @@ void srv_stream_ctl(struct srv_client *cl, uint32_t req_id, uint16_t type,
 		    uint32_t stream_id);
 void srv_stream_release(struct srv_client *cl, uint32_t req_id,
 			const struct iiofab_msg_release *m);
+void srv_stream_submit(struct srv_client *cl, uint32_t req_id,
+		       const struct iiofab_msg_submit *m);
+struct srv_sub *srv_sub_find(struct srv_client *cl, uint32_t stream_id);
+void srv_stream_event(struct srv_stream *st, uint32_t event, uint64_t value);
+/* A device attribute holding a count ("overruns"); false when there is none. */
+bool srv_stream_read_counter(struct srv_stream *st, const char *attr, uint64_t *val);
+
+/* dac.c: output streams, driven from stream.c by direction. */
+void srv_dac_block_done(struct srv_watch *w, int res);
+void srv_dac_start(struct srv_stream *st);
+void srv_dac_flush(struct srv_sub *sub);
 /* Client leaving: drops its holds, its MRs and streams left without subscribers. */
 void srv_sub_remove(struct srv_sub *sub);
 /* Sends queued READY messages while send slots are free. */

@@ -27,7 +27,11 @@ void srv_arena_destroy(struct srv_arena *a);
 /* Attaches every block to buf_fd; on failure nothing stays attached. */
 int srv_arena_attach(struct srv_arena *a, int buf_fd);
 void srv_arena_detach(struct srv_arena *a);
-/* Hands block blk (all fences signalled) to IIO for bytes_used bytes. */
-int srv_arena_enqueue(struct srv_arena *a, unsigned int blk, size_t bytes_used);
+/*
+ * Hands block blk (all fences signalled) to IIO for bytes_used bytes;
+ * flags are IIO_BUFFER_DMABUF_* (CYCLIC for an output waveform).
+ */
+int srv_arena_enqueue(struct srv_arena *a, unsigned int blk, size_t bytes_used,
+		      uint32_t flags);
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * ADC streams: block ownership between IIO and the subscribers.
+ * Streams and their subscribers; the ADC side in full (dac.c has the
+ * DAC's block cycle).
  *
  * A block is QUEUED (IIO owns it), HELD (completed, announced with READY,
  * at least one subscriber has not released it) or IDLE (stopped). The
@@ -21,7 +22,7 @@
 #include "srv_arena.h"
 #include "srv_loop.h"
 
-static struct srv_sub *sub_find(struct srv_client *cl, uint32_t stream_id)
+struct srv_sub *srv_sub_find(struct srv_client *cl, uint32_t stream_id)
 {
 	for (struct srv_sub *sub = cl->subs; sub; sub = sub->cl_next)
 		if (sub->st->id == stream_id)
@@ -29,7 +30,7 @@ static struct srv_sub *sub_find(struct srv_client *cl, uint32_t stream_id)
 	return NULL;
 }
 
-static void stream_event(struct srv_stream *st, uint32_t event, uint64_t value)
+void srv_stream_event(struct srv_stream *st, uint32_t event, uint64_t value)
 {
 	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next) {
 		struct iiofab_msg_stream_event m = {
@@ -46,20 +47,22 @@ static void stream_event(struct srv_stream *st, uint32_t event, uint64_t value)
 
 static void block_done(struct srv_watch *w, int res);
 
-/*
- * Reads the converter's count of scans it had to drop ("overruns", where
- * the driver offers one). Returns false when there is none.
- */
-static bool read_overruns(struct srv_stream *st, uint64_t *val)
+bool srv_stream_read_counter(struct srv_stream *st, const char *attr, uint64_t *val)
 {
 	char buf[64];
 	char *end;
 
-	if (srv_iio_attr_read(st->dev, SRV_IIO_SCOPE_DEVICE, NULL, false, "overruns",
+	if (srv_iio_attr_read(st->dev, SRV_IIO_SCOPE_DEVICE, NULL, false, attr,
 			      buf, sizeof(buf)) <= 0)
 		return false;
 	*val = strtoull(buf, &end, 10);
 	return end != buf;
+}
+
+/* The converter's count of scans it had to drop, where the driver has one. */
+static bool read_overruns(struct srv_stream *st, uint64_t *val)
+{
+	return srv_stream_read_counter(st, "overruns", val);
 }
 
 static bool fd_idle(int fd)
@@ -137,12 +140,12 @@ static int block_enqueue(struct srv_block *blk)
 
 	st->gen[blk->idx]++;
 	block_gap_before(blk, &dry, &pre);
-	err = srv_arena_enqueue(st->arena, blk->idx, st->block_size);
+	err = srv_arena_enqueue(st->arena, blk->idx, st->block_size, 0);
 	if (err < 0) {
 		srv_err(&srv->log, "stream %u: enqueue of block %u failed: %s",
 			st->id, blk->idx, strerror(-err));
 		blk->state = SRV_BLK_IDLE;
-		stream_event(st, IIOFAB_WIRE_EVENT_ERROR, (uint64_t)-err);
+		srv_stream_event(st, IIOFAB_WIRE_EVENT_ERROR, (uint64_t)-err);
 		return err;
 	}
 	blk->state = SRV_BLK_QUEUED;
@@ -204,6 +207,10 @@ void srv_sub_flush(struct srv_sub *sub)
 	struct srv_stream *st = sub->st;
 	struct iiofab_msg_ready m;
 
+	if (st->output) {
+		srv_dac_flush(sub);
+		return;
+	}
 	while (sub->p_len) {
 		unsigned int slot;
 		void *buf = srv_client_send_slot(sub->cl, &slot);
@@ -375,6 +382,7 @@ static void stream_stop(struct srv_stream *st)
 	if (!st->started)
 		return;
 	st->started = false;
+	st->enabled = false;
 	st->epoch++;
 	/* Disabling signals every queued fence (-EINTR); their polls then fire. */
 	err = srv_iio_buffer_enable(st->dev, false);
@@ -389,6 +397,10 @@ static int stream_start(struct srv_stream *st)
 	if (st->started)
 		return 0;
 	st->started = true;
+	if (st->output) {
+		srv_dac_start(st);
+		return 0;
+	}
 	/* No gap accounting before the baseline below exists. */
 	st->has_overruns = false;
 	st->last_enq = -1;
@@ -427,7 +439,7 @@ static void stream_destroy(struct srv_stream *st)
 	/* Detach is safe with blocks still queued: the driver waits for fences. */
 	srv_arena_destroy(st->arena);
 	close(st->buf_fd);
-	srv_iio_scan_disable(st->dev, false);
+	srv_iio_scan_disable(st->dev, st->output);
 	munmap(st->gen, st->gen_len);
 	srv->stats.streams_now--;
 	srv_info(&srv->log, "stream %u closed", st->id);
@@ -490,6 +502,14 @@ static int sub_add(struct srv_stream *st, struct srv_client *cl,
 		.gen_len = st->gen_len,
 		.gen_access = IBV_ACCESS_REMOTE_READ,
 	};
+
+	/* DAC: clients only WRITE blocks (verbs wants LOCAL_WRITE with it);
+	 * nothing to read back, so no generation table. */
+	if (st->output) {
+		req.access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+		req.gen = NULL;
+		req.gen_len = 0;
+	}
 	struct srv_sub *sub;
 	int err;
 
@@ -540,8 +560,9 @@ out_free:
 }
 
 static int stream_create(struct srv *srv, const struct iio_device *dev,
-			 const struct srv_scan *scan, uint32_t block_size,
-			 uint32_t count, uint8_t mode, struct srv_stream **out)
+			 bool output, const struct srv_scan *scan,
+			 uint32_t block_size, uint32_t count, uint8_t mode,
+			 struct srv_stream **out)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct srv_stream *st;
@@ -552,6 +573,7 @@ static int stream_create(struct srv *srv, const struct iio_device *dev,
 		return -ENOMEM;
 	st->srv = srv;
 	st->dev = dev;
+	st->output = output;
 	st->mode = mode;
 	st->scan = *scan;
 	st->block_size = block_size;
@@ -566,7 +588,7 @@ static int stream_create(struct srv *srv, const struct iio_device *dev,
 	}
 	/* A buffer left enabled (a crashed owner) refuses scan changes. */
 	(void)srv_iio_buffer_enable(dev, false);
-	err = srv_iio_scan_enable(dev, false, scan);
+	err = srv_iio_scan_enable(dev, output, scan);
 	if (err < 0)
 		goto out_close_buf;
 	err = srv_iio_buffer_set_length(dev, block_size / scan->scan_bytes);
@@ -595,7 +617,8 @@ static int stream_create(struct srv *srv, const struct iio_device *dev,
 		blk->state = SRV_BLK_IDLE;
 		/* Generation 0 never names data; the first enqueue makes it 1. */
 		st->gen[i] = 0;
-		blk->watch = srv_watch_new(block_done, blk, st->arena->dmabuf[i], POLLOUT);
+		blk->watch = srv_watch_new(output ? srv_dac_block_done : block_done, blk,
+					   st->arena->dmabuf[i], POLLOUT);
 		if (!blk->watch) {
 			err = -ENOMEM;
 			goto out_free_watches;
@@ -616,7 +639,7 @@ out_free_watches:
 out_destroy_arena:
 	srv_arena_destroy(st->arena);
 out_disable_scan:
-	srv_iio_scan_disable(dev, false);
+	srv_iio_scan_disable(dev, output);
 out_close_buf:
 	close(st->buf_fd);
 out_free:
@@ -636,6 +659,7 @@ void srv_stream_open(struct srv_client *cl, uint32_t req_id,
 	struct srv_sub *sub = NULL;
 	char name[IIOFAB_WIRE_MAX_NAME + 1];
 	unsigned int slot;
+	bool output;
 	void *buf;
 	int err, len;
 
@@ -645,25 +669,22 @@ void srv_stream_open(struct srv_client *cl, uint32_t req_id,
 				      (int)m->device.len, m->device.ptr);
 		return;
 	}
-	if (m->direction != IIOFAB_WIRE_DIR_IN) {
-		srv_client_send_error(cl, req_id, -EOPNOTSUPP,
-				      "output streams are not supported yet");
-		return;
-	}
+	output = m->direction == IIOFAB_WIRE_DIR_OUT;
 	if (m->mode != IIOFAB_WIRE_MODE_EXCLUSIVE) {
 		srv_client_send_error(cl, req_id, -EOPNOTSUPP,
 				      "only exclusive streams are supported yet");
 		return;
 	}
-	err = srv_iio_scan_layout(dev, false, m->channel_mask, &scan);
+	err = srv_iio_scan_layout(dev, output, m->channel_mask, &scan);
 	if (err == -EINVAL && !m->channel_mask) {
 		srv_client_send_error(cl, req_id, -EINVAL, "channel mask is empty");
 		return;
 	}
 	if (err < 0) {
 		srv_client_send_error(cl, req_id, -ENXIO,
-				      "channel mask 0x%llx names scan indices that %s has no scannable input channel for",
-				      (unsigned long long)m->channel_mask, name);
+				      "channel mask 0x%llx names scan indices that %s has no scannable %s channel for",
+				      (unsigned long long)m->channel_mask, name,
+				      output ? "output" : "input");
 		return;
 	}
 	if (!m->block_size || m->block_size % page) {
@@ -685,7 +706,7 @@ void srv_stream_open(struct srv_client *cl, uint32_t req_id,
 		return;
 	}
 
-	err = stream_create(srv, dev, &scan, m->block_size, m->block_count,
+	err = stream_create(srv, dev, output, &scan, m->block_size, m->block_count,
 			    m->mode, &st);
 	if (err < 0) {
 		if (err == -EBUSY)
@@ -742,15 +763,16 @@ void srv_stream_open(struct srv_client *cl, uint32_t req_id,
 	if (len < 0)
 		srv_err(&srv->log, "STREAM_INFO encode: %s", strerror(-len));
 	(void)srv_client_send_post(cl, slot, len);
-	srv_info(&srv->log, "client %llu: stream %u on %s: %u x %u bytes, %u channel(s), scan %u bytes",
-		 (unsigned long long)cl->cid, st->id, srv_iio_dev_id(dev), st->count,
+	srv_info(&srv->log, "client %llu: %s stream %u on %s: %u x %u bytes, %u channel(s), scan %u bytes",
+		 (unsigned long long)cl->cid, output ? "output" : "input", st->id,
+		 srv_iio_dev_id(dev), st->count,
 		 st->block_size, scan.n, scan.scan_bytes);
 }
 
 void srv_stream_ctl(struct srv_client *cl, uint32_t req_id, uint16_t type,
 		    uint32_t stream_id)
 {
-	struct srv_sub *sub = sub_find(cl, stream_id);
+	struct srv_sub *sub = srv_sub_find(cl, stream_id);
 	struct srv_stream *st;
 	int err;
 
@@ -784,7 +806,7 @@ void srv_stream_ctl(struct srv_client *cl, uint32_t req_id, uint16_t type,
 void srv_stream_release(struct srv_client *cl, uint32_t req_id,
 			const struct iiofab_msg_release *m)
 {
-	struct srv_sub *sub = sub_find(cl, m->stream_id);
+	struct srv_sub *sub = srv_sub_find(cl, m->stream_id);
 	struct srv_stream *st;
 
 	if (!sub) {
@@ -793,6 +815,12 @@ void srv_stream_release(struct srv_client *cl, uint32_t req_id,
 		return;
 	}
 	st = sub->st;
+	if (st->output) {
+		srv_client_send_error(cl, req_id, -EINVAL,
+				      "stream %u is an output stream: blocks come back by themselves",
+				      st->id);
+		return;
+	}
 	for (unsigned int i = 0; i < m->count; i++) {
 		uint32_t b = m->entries[i].block;
 		struct srv_block *blk;

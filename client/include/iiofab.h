@@ -184,7 +184,7 @@ int iiofab_channel_attr_read(const struct iiofab_channel *ch, const char *attr,
 int iiofab_channel_attr_write(const struct iiofab_channel *ch,
 			      const char *attr, const char *value);
 
-/* ---- ADC streams ----------------------------------------------------- */
+/* ---- streams --------------------------------------------------------- */
 
 /*
  * One block of samples as delivered to the application. data points into the
@@ -215,6 +215,13 @@ struct iiofab_stream_stats {
 					 * an overrun (counted in lost_samples) */
 	uint64_t reads;			/* RDMA READs of blocks completed */
 	uint64_t releases_sent;		/* RELEASE messages */
+	/* Output streams: blocks, samples and bytes above count what was
+	 * submitted; these what came back. */
+	uint64_t consumed_blocks;	/* submitted blocks the converter consumed */
+	uint64_t submits_sent;		/* SUBMIT messages */
+	/* Scans the converter had no data for while the stream ran (as the
+	 * server last reported them; the dry tail after a drain is not one). */
+	uint64_t underruns;
 };
 
 /*
@@ -232,8 +239,27 @@ int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
 			    uint64_t channel_mask, size_t block_size,
 			    unsigned int block_count,
 			    struct iiofab_stream **out);
+/*
+ * Opens a DAC stream: the same arguments, for output channels. The
+ * application fills blocks it gets from iiofab_stream_get_free() and hands
+ * them over with iiofab_stream_submit().
+ */
+int iiofab_stream_open_output(struct iiofab_ctx *ctx,
+			      const struct iiofab_device *dev,
+			      const char *const *channels, size_t block_size,
+			      unsigned int block_count,
+			      struct iiofab_stream **out);
+int iiofab_stream_open_output_mask(struct iiofab_ctx *ctx,
+				   const struct iiofab_device *dev,
+				   uint64_t channel_mask, size_t block_size,
+				   unsigned int block_count,
+				   struct iiofab_stream **out);
 int iiofab_stream_start(struct iiofab_stream *stream);
-/* Stops and closes the stream; blocks still held become invalid. NULL ok. */
+/*
+ * Stops and closes the stream; blocks still held become invalid. An output
+ * stream first drains: it returns after the converter consumed every
+ * submitted block (a cyclic block is stopped, not waited for). NULL ok.
+ */
 void iiofab_stream_close(struct iiofab_stream *stream);
 
 /*
@@ -248,9 +274,38 @@ int iiofab_stream_next(struct iiofab_stream *stream, int timeout_ms,
 int iiofab_block_release(struct iiofab_stream *stream,
 			 struct iiofab_block *block);
 
+/* ---- DAC streams ----------------------------------------------------- */
+
+/* The block repeats until the stream stops or another cyclic block
+ * replaces it; the switch happens at the end of a repetition. */
+#define IIOFAB_SUBMIT_CYCLIC 0x1u
+
 /*
- * A file descriptor that becomes readable when iiofab_stream_next() may make
- * progress (completions or connection events). Poll it, then call
+ * Waits up to timeout_ms (as iiofab_stream_next) for a block the converter
+ * is done with. Returns its index (>= 0) and points *data at its
+ * block-size bytes of registered memory, which the application fills with
+ * interleaved scans of the enabled channels in the converter's format.
+ */
+int iiofab_stream_get_free(struct iiofab_stream *stream, int timeout_ms,
+			   void **data);
+/*
+ * Hands block (from iiofab_stream_get_free) to the converter: its first
+ * bytes (whole scans, 1..block size) are RDMA-written to the board and
+ * queued behind the blocks submitted before. flags: IIOFAB_SUBMIT_CYCLIC.
+ */
+int iiofab_stream_submit(struct iiofab_stream *stream, int block,
+			 size_t bytes, unsigned int flags);
+/*
+ * Waits until the converter consumed every submitted block (except a
+ * cyclic one that is still repeating). timeout_ms (< 0: the op timeout)
+ * bounds the wait for each next block, not the whole drain.
+ */
+int iiofab_stream_drain(struct iiofab_stream *stream, int timeout_ms);
+
+/*
+ * A file descriptor that becomes readable when iiofab_stream_next() or
+ * iiofab_stream_get_free() may make progress (completions or connection
+ * events). Poll it, then call
  * iiofab_stream_next() with timeout 0 until -EAGAIN. Owned by the context.
  */
 int iiofab_stream_fd(const struct iiofab_stream *stream);

@@ -463,7 +463,7 @@ static void handle_wc(struct iiofab_ctx *ctx, const struct ibv_wc *wc)
 		if (kind == WR_SEND) {
 			ctx->sq_used--;
 			conn_put_send(ctx, idx);
-		} else if (kind == WR_READ_DATA) {
+		} else if (kind == WR_READ_DATA || kind == WR_WRITE) {
 			ctx->sq_used--;
 		} else if (kind == WR_READ_GEN) {
 			ctx->sq_used--;
@@ -479,6 +479,9 @@ static void handle_wc(struct iiofab_ctx *ctx, const struct ibv_wc *wc)
 	case WR_SEND:
 		ctx->sq_used--;
 		conn_put_send(ctx, idx);
+		break;
+	case WR_WRITE:
+		ctx->sq_used--;
 		break;
 	case WR_READ_GEN:
 		/* The unsignaled data READ before it is complete too. */

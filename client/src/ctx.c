@@ -108,6 +108,10 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 		if (ctx->stream)
 			stream_on_event_msg(ctx->stream, buf, len);
 		break;
+	case IIOFAB_MSG_FREE:
+		if (ctx->stream)
+			stream_on_free_msg(ctx->stream, buf, len);
+		break;
 	case IIOFAB_MSG_ERROR: {
 		/* ctx->msg may hold a request being built: decode aside. */
 		struct iiofab_msg_error e;
@@ -121,7 +125,7 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 		break;
 	}
 	default:
-		/* A late reply to a request that timed out, or FREE. */
+		/* A late reply to a request that timed out. */
 		ctx_log(ctx, IIOFAB_LOG_DEBUG, "ignoring %s (request %u)",
 			iiofab_wire_type_name(h.type), h.request_id);
 		break;

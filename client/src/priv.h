@@ -32,6 +32,7 @@ enum wr_kind {
 	WR_SEND = 2,
 	WR_READ_DATA = 3,
 	WR_READ_GEN = 4,
+	WR_WRITE = 5,
 };
 #define WR_ID(kind, idx) (((uint64_t)(kind) << 56) | (uint64_t)(idx))
 #define WR_KIND(id) ((unsigned int)((id) >> 56))
@@ -150,6 +151,10 @@ void stream_on_ready_msg(struct iiofab_stream *stream, const void *msg,
 			 size_t len);
 void stream_on_event_msg(struct iiofab_stream *stream, const void *msg,
 			 size_t len);
+
+/* dac.c */
+void stream_on_free_msg(struct iiofab_stream *stream, const void *msg,
+			size_t len);
 
 /* auth.c */
 int auth_hmac(const void *key, size_t key_len, const char *label,

@@ -21,6 +21,7 @@
 #include <iiofab/loss.h>
 
 #include "priv.h"
+#include "stream.h"
 
 enum slot_state {
 	SLOT_FREE,
@@ -38,52 +39,6 @@ struct slot {
 struct pending {
 	struct iiofab_wire_ready_entry e;
 	bool stale;	/* a newer READY for the same block arrived */
-};
-
-struct iiofab_stream {
-	struct iiofab_ctx *ctx;
-	const struct iiofab_device *dev;
-	uint32_t id;
-	size_t block_size;
-	unsigned int block_count;
-	size_t scan_bytes;
-	uint8_t reg_path;
-	uint64_t gen_addr;
-	uint32_t gen_rkey;
-	struct iiofab_wire_block remote[IIOFAB_WIRE_MAX_BLOCKS];
-	unsigned int n_channels;
-	const struct iiofab_channel *channels[IIOFAB_WIRE_MAX_CHANNELS];
-
-	uint8_t *landing;
-	struct ibv_mr *landing_mr;
-	uint64_t *gens;
-	struct ibv_mr *gens_mr;
-	struct slot *slots;
-	uint32_t *free_slots;
-	unsigned int n_free;
-
-	/* READY entries not yet read, oldest first. */
-	struct pending *pend;
-	unsigned int pend_cap, pend_head, pend_count;
-	/* Landing slots in READ order; completions arrive in this order. */
-	uint32_t *reading;
-	unsigned int rd_head, rd_count;
-	/* Verified slots in sequence order. */
-	uint32_t *queue;
-	unsigned int q_head, q_count;
-
-	struct iiofab_wire_release_entry *rel;
-	unsigned int n_rel, rel_cap;
-
-	unsigned int max_inflight;	/* block READs posted at once */
-	bool shed;			/* overrun seen: skip to the newest */
-	bool started;
-	bool closing;
-	int err;
-	struct iiofab_loss loss;
-	struct iiofab_stream_stats stats;
-	struct iiofab_msg_ready ready_msg;	/* decode scratch */
-	struct iiofab_msg_release rel_msg;	/* encode scratch */
 };
 
 /* ---- notifications ------------------------------------------------------ */
@@ -174,6 +129,11 @@ void stream_on_event_msg(struct iiofab_stream *s, const void *msg, size_t len)
 	if (ret || ev.stream_id != s->id)
 		return;
 	switch (ev.event) {
+	case IIOFAB_WIRE_EVENT_UNDERRUN:
+		/* A running total: a late report never lowers it. */
+		if (ev.value > s->stats.underruns)
+			s->stats.underruns = ev.value;
+		break;
 	case IIOFAB_WIRE_EVENT_STOPPED:
 		ctx_log(s->ctx, IIOFAB_LOG_ERROR, "the server stopped the stream");
 		if (!s->err)
@@ -324,6 +284,10 @@ static void flush_releases(struct iiofab_stream *s)
 
 void stream_on_idle(struct iiofab_stream *s)
 {
+	if (s->output) {
+		dac_on_idle(s);
+		return;
+	}
 	post_reads(s);
 	flush_releases(s);
 }
@@ -438,6 +402,7 @@ static void stream_free(struct iiofab_stream *s)
 	free(s->reading);
 	free(s->queue);
 	free(s->rel);
+	dac_free(s);
 	free(s);
 }
 
@@ -469,6 +434,8 @@ static int stream_alloc(struct iiofab_stream *s)
 	for (unsigned int i = 0; i < n; i++)
 		s->free_slots[i] = n - 1 - i;
 	s->n_free = n;
+	if (dac_alloc(s))
+		return -ENOMEM;
 
 	s->landing_mr = ibv_reg_mr(ctx->pd, s->landing, landing_len,
 				   IBV_ACCESS_LOCAL_WRITE);
@@ -509,7 +476,7 @@ static int take_stream_info(struct iiofab_stream *s,
 		const struct iiofab_channel *ch = NULL;
 
 		for (unsigned int j = 0; j < s->dev->n_channels; j++)
-			if (!s->dev->channels[j].output &&
+			if (s->dev->channels[j].output == s->output &&
 			    s->dev->channels[j].scan_index == si->channels[i].scan_index)
 				ch = &s->dev->channels[j];
 		if (ch)
@@ -526,11 +493,9 @@ static int close_remote(struct iiofab_stream *s)
 	return ctx_request_ok(s->ctx, IIOFAB_MSG_CLOSE, m, NULL);
 }
 
-int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
-			    const struct iiofab_device *dev,
-			    uint64_t channel_mask, size_t block_size,
-			    unsigned int block_count,
-			    struct iiofab_stream **out)
+static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		     bool output, uint64_t channel_mask, size_t block_size,
+		     unsigned int block_count, struct iiofab_stream **out)
 {
 	struct iiofab_stream *s;
 	union iiofab_wire_msg *m = ctx->msg;
@@ -565,6 +530,7 @@ int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
 		return -ENOMEM;
 	s->ctx = ctx;
 	s->dev = dev;
+	s->output = output;
 	s->block_size = block_size;
 	s->block_count = block_count;
 	/* About 2 MiB in flight keeps the link busy; more only lengthens the
@@ -584,7 +550,7 @@ int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
 	m->open_stream.channel_mask = channel_mask;
 	m->open_stream.block_size = (uint32_t)block_size;
 	m->open_stream.block_count = block_count;
-	m->open_stream.direction = IIOFAB_WIRE_DIR_IN;
+	m->open_stream.direction = output ? IIOFAB_WIRE_DIR_OUT : IIOFAB_WIRE_DIR_IN;
 	m->open_stream.mode = IIOFAB_WIRE_MODE_EXCLUSIVE;
 	ret = ctx_request(ctx, IIOFAB_MSG_OPEN_STREAM, m,
 			  IIOFAB_MSG_STREAM_INFO);
@@ -605,9 +571,28 @@ out_free_stream:
 	return ret;
 }
 
-int iiofab_stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
-		       const char *const *channels, size_t block_size,
-		       unsigned int block_count, struct iiofab_stream **out)
+int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
+			    const struct iiofab_device *dev,
+			    uint64_t channel_mask, size_t block_size,
+			    unsigned int block_count,
+			    struct iiofab_stream **out)
+{
+	return open_mask(ctx, dev, false, channel_mask, block_size, block_count, out);
+}
+
+int iiofab_stream_open_output_mask(struct iiofab_ctx *ctx,
+				   const struct iiofab_device *dev,
+				   uint64_t channel_mask, size_t block_size,
+				   unsigned int block_count,
+				   struct iiofab_stream **out)
+{
+	return open_mask(ctx, dev, true, channel_mask, block_size, block_count, out);
+}
+
+static int open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		      bool output, const char *const *channels,
+		      size_t block_size, unsigned int block_count,
+		      struct iiofab_stream **out)
 {
 	uint64_t mask = 0;
 
@@ -618,19 +603,19 @@ int iiofab_stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		for (unsigned int i = 0; i < dev->n_channels; i++) {
 			const struct iiofab_channel *ch = &dev->channels[i];
 
-			if (!ch->output && ch->scan_index >= 0 &&
+			if (ch->output == output && ch->scan_index >= 0 &&
 			    ch->scan_index <= IIOFAB_WIRE_MAX_SCAN_INDEX)
 				mask |= 1ull << ch->scan_index;
 		}
 	}
 	for (unsigned int i = 0; channels && channels[i]; i++) {
 		const struct iiofab_channel *ch =
-			iiofab_device_find_channel(dev, channels[i], false);
+			iiofab_device_find_channel(dev, channels[i], output);
 
 		if (!ch) {
 			ctx_log(ctx, IIOFAB_LOG_ERROR,
-				"device %s has no input channel '%s'", dev->id,
-				channels[i]);
+				"device %s has no %s channel '%s'", dev->id,
+				output ? "output" : "input", channels[i]);
 			return -ENOENT;
 		}
 		if (ch->scan_index < 0 ||
@@ -641,8 +626,23 @@ int iiofab_stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		}
 		mask |= 1ull << ch->scan_index;
 	}
-	return iiofab_stream_open_mask(ctx, dev, mask, block_size, block_count,
-				       out);
+	return open_mask(ctx, dev, output, mask, block_size, block_count, out);
+}
+
+int iiofab_stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		       const char *const *channels, size_t block_size,
+		       unsigned int block_count, struct iiofab_stream **out)
+{
+	return open_named(ctx, dev, false, channels, block_size, block_count, out);
+}
+
+int iiofab_stream_open_output(struct iiofab_ctx *ctx,
+			      const struct iiofab_device *dev,
+			      const char *const *channels, size_t block_size,
+			      unsigned int block_count,
+			      struct iiofab_stream **out)
+{
+	return open_named(ctx, dev, true, channels, block_size, block_count, out);
 }
 
 int iiofab_stream_start(struct iiofab_stream *s)
@@ -675,6 +675,15 @@ void iiofab_stream_close(struct iiofab_stream *s)
 	if (!s)
 		return;
 	ctx = s->ctx;
+	/* Every submitted sample reaches the converter before the stop. */
+	if (s->output && s->started && !ctx->err && !s->err) {
+		int ret = dac_drain(s, -1);
+
+		if (ret)
+			ctx_log(ctx, IIOFAB_LOG_ERROR,
+				"closing with %u submitted block(s) not consumed: %s",
+				s->in_flight, iiofab_strerror(ret));
+	}
 	s->closing = true;
 	/* No READ may still target the landing buffer when it is freed, and
 	 * the server's MR must outlive our READs: drain before CLOSE. */
@@ -721,6 +730,8 @@ int iiofab_stream_next(struct iiofab_stream *s, int timeout_ms,
 	int ret;
 
 	*out = NULL;
+	if (s->output)
+		return -EINVAL;
 	if (!s->q_count) {
 		if (s->err)
 			return s->err;

@@ -5,6 +5,7 @@
  *   iiofab info    [OPTIONS] URI
  *   iiofab attr    [OPTIONS] URI DEVICE [CHANNEL] ATTR [VALUE]
  *   iiofab capture [OPTIONS] URI DEVICE (--samples N | --seconds S) -o FILE|-
+ *   iiofab play    [OPTIONS] URI DEVICE -i FILE|-
  *   iiofab stat    [OPTIONS] URI
  *
  * Options may appear anywhere (GNU argument permutation); "--" ends them.
@@ -15,6 +16,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +36,8 @@ enum cmd {
 	CMD_ATTR = 1 << 1,
 	CMD_CAPTURE = 1 << 2,
 	CMD_STAT = 1 << 3,
-	CMD_ALL = CMD_INFO | CMD_ATTR | CMD_CAPTURE | CMD_STAT,
+	CMD_PLAY = 1 << 4,
+	CMD_ALL = CMD_INFO | CMD_ATTR | CMD_CAPTURE | CMD_STAT | CMD_PLAY,
 };
 
 enum opt_id {
@@ -50,12 +53,14 @@ enum opt_id {
 	OPT_BLOCK_SIZE = 'b',
 	OPT_BLOCKS = 'B',
 	OPT_OUTPUT = 'o',
+	OPT_INPUT = 'i',
 	OPT_INSECURE = 256,
 	OPT_VERIFY_RAMP,
 	OPT_DELAY_MS,
 	OPT_BUFFER,
 	OPT_OUTPUT_CHANNEL,
 	OPT_NO_PROGRESS,
+	OPT_CYCLIC,
 };
 
 struct opts {
@@ -70,6 +75,9 @@ struct opts {
 	size_t block_size;
 	unsigned int blocks;
 	const char *output;
+	const char *input;
+	bool cyclic;
+	bool block_size_set;
 	bool verify_ramp;
 	unsigned int delay_ms;
 	bool buffer_attr;
@@ -93,6 +101,8 @@ static const struct option long_opts[] = {
 	{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
 	{ "blocks", required_argument, NULL, OPT_BLOCKS },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "input", required_argument, NULL, OPT_INPUT },
+	{ "cyclic", no_argument, NULL, OPT_CYCLIC },
 	{ "verify-ramp", no_argument, NULL, OPT_VERIFY_RAMP },
 	{ "delay-ms", required_argument, NULL, OPT_DELAY_MS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -106,11 +116,13 @@ static const struct {
 	int id;
 	unsigned int cmds;
 } opt_cmds[] = {
-	{ OPT_CHANNELS, CMD_CAPTURE }, { OPT_SAMPLES, CMD_CAPTURE },
-	{ OPT_SECONDS, CMD_CAPTURE }, { OPT_BLOCK_SIZE, CMD_CAPTURE },
-	{ OPT_BLOCKS, CMD_CAPTURE }, { OPT_OUTPUT, CMD_CAPTURE },
-	{ OPT_VERIFY_RAMP, CMD_CAPTURE }, { OPT_DELAY_MS, CMD_CAPTURE },
-	{ OPT_NO_PROGRESS, CMD_CAPTURE }, { OPT_BUFFER, CMD_ATTR },
+	{ OPT_CHANNELS, CMD_CAPTURE | CMD_PLAY }, { OPT_SAMPLES, CMD_CAPTURE },
+	{ OPT_SECONDS, CMD_CAPTURE | CMD_PLAY },
+	{ OPT_BLOCK_SIZE, CMD_CAPTURE | CMD_PLAY },
+	{ OPT_BLOCKS, CMD_CAPTURE | CMD_PLAY }, { OPT_OUTPUT, CMD_CAPTURE },
+	{ OPT_INPUT, CMD_PLAY }, { OPT_CYCLIC, CMD_PLAY },
+	{ OPT_VERIFY_RAMP, CMD_CAPTURE }, { OPT_DELAY_MS, CMD_CAPTURE | CMD_PLAY },
+	{ OPT_NO_PROGRESS, CMD_CAPTURE | CMD_PLAY }, { OPT_BUFFER, CMD_ATTR },
 	{ OPT_OUTPUT_CHANNEL, CMD_ATTR },
 };
 
@@ -136,6 +148,7 @@ static const char main_help[] =
 	"  info     list devices, channels and attributes with their values\n"
 	"  attr     read or write one attribute\n"
 	"  capture  capture ADC samples to a file or standard output\n"
+	"  play     play samples from a file or standard input on a DAC\n"
 	"  stat     print the server's counters\n"
 	"\n"
 	"Run 'iiofab COMMAND --help' for the options of a command.\n"
@@ -185,6 +198,36 @@ static const char capture_help[] =
 	"                        it (a deliberately slow consumer)\n"
 	"      --no-progress     no progress line even on a terminal\n\n";
 
+static const char play_help[] =
+	"Usage: iiofab play [OPTIONS] URI DEVICE -i FILE|-\n"
+	"Play raw samples on a DAC: interleaved scans of the enabled output\n"
+	"channels in scan order, each sample in the converter's format (little\n"
+	"endian for the simulator), the layout iio_writedev reads. Blocks are\n"
+	"RDMA-written into the board's DAC buffers; the command ends when the\n"
+	"converter has consumed every sample. Progress goes to stderr when it\n"
+	"is a terminal. The last stderr line is always\n"
+	"  played N samples (B bytes) in T s, R MB/s, U underruns\n"
+	"where N counts scans, T runs from the first block sent to the last\n"
+	"one consumed, and U counts scans the converter had no data for while\n"
+	"the stream ran (the producer fell behind).\n"
+	"Input that ends inside a scan plays its whole scans, then fails.\n\n"
+	"Options:\n"
+	"  -i, --input FILE      input file, '-' for standard input (required)\n"
+	"  -c, --channels LIST   comma-separated output channel ids or names\n"
+	"                        (default: every scannable output channel)\n"
+	"  -b, --block-size B    bytes per block, a multiple of the page size and\n"
+	"                        of the scan size (suffixes K, M: 1024^n;\n"
+	"                        default 1M; with --cyclic: the input rounded up)\n"
+	"  -B, --blocks K        blocks in flight, 1..256 (default 8)\n"
+	"      --cyclic          play the whole input (one block) as a waveform\n"
+	"                        that repeats until --seconds pass or SIGINT or\n"
+	"                        SIGTERM arrives; N and B then describe the\n"
+	"                        waveform, T how long it played\n"
+	"  -s, --seconds S       with --cyclic: stop after S seconds\n"
+	"      --delay-ms MS     wait MS milliseconds before sending each block\n"
+	"                        (a deliberately slow producer)\n"
+	"      --no-progress     no progress line even on a terminal\n\n";
+
 static const char stat_help[] =
 	"Usage: iiofab stat [OPTIONS] URI\n"
 	"Print the server's counters (streams, clients, registration path, lost\n"
@@ -204,6 +247,9 @@ static void print_help(enum cmd cmd)
 		break;
 	case CMD_STAT:
 		fputs(stat_help, stdout);
+		break;
+	case CMD_PLAY:
+		fputs(play_help, stdout);
 		break;
 	default:
 		fputs(main_help, stdout);
@@ -279,6 +325,8 @@ static enum cmd parse_cmd(const char *s)
 		return CMD_CAPTURE;
 	if (!strcmp(s, "stat"))
 		return CMD_STAT;
+	if (!strcmp(s, "play"))
+		return CMD_PLAY;
 	return CMD_NONE;
 }
 
@@ -301,7 +349,7 @@ static const char *opt_name(int id)
 /* Returns 0, 1 when help/version was printed, or -exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	static const char short_opts[] = "hVvqk:t:c:n:s:b:B:o:";
+	static const char short_opts[] = "hVvqk:t:c:n:s:b:B:o:i:";
 	int seen[512] = { 0 };
 	bool help = false;
 	uint64_t v;
@@ -359,6 +407,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_size(optarg, &v, 1024) || v > UINT32_MAX)
 				return usage_error("bad --block-size '%s'", optarg);
 			o->block_size = (size_t)v;
+			o->block_size_set = true;
 			break;
 		case OPT_BLOCKS:
 			if (parse_size(optarg, &v, 1000) || v < 1 || v > 256)
@@ -367,6 +416,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_OUTPUT:
 			o->output = optarg;
+			break;
+		case OPT_INPUT:
+			o->input = optarg;
+			break;
+		case OPT_CYCLIC:
+			o->cyclic = true;
 			break;
 		case OPT_VERIFY_RAMP:
 			o->verify_ramp = true;
@@ -1069,6 +1124,397 @@ out_free_list:
 	return status;
 }
 
+/* ---- play ---------------------------------------------------------------- */
+
+static volatile sig_atomic_t play_interrupted;
+
+static void on_play_signal(int sig)
+{
+	(void)sig;
+	play_interrupted = 1;
+}
+
+struct play {
+	const struct opts *o;
+	struct iiofab_stream *stream;
+	int fd;
+	size_t scan_bytes;
+	bool progress;
+	bool eof;
+	size_t tail_bytes;	/* input bytes after the last whole scan */
+	uint64_t samples;
+	uint64_t bytes;
+	double t0;
+	double last_progress;
+};
+
+/* Fills buf with up to len bytes of input; returns bytes read or -errno. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t r = read(fd, buf + n, len - n);
+
+		if (r < 0 && errno == EINTR) {
+			if (play_interrupted)
+				break;
+			continue;
+		}
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+static void play_progress(struct play *p, bool final)
+{
+	struct iiofab_stream_stats st;
+	double t = now_s() - p->t0;
+
+	iiofab_stream_stats(p->stream, &st);
+	fprintf(stderr, "\r%" PRIu64 " samples, %.1f MB/s, %" PRIu64 " underruns%s",
+		p->samples, t > 0 ? p->bytes / t / 1e6 : 0.0, st.underruns,
+		final ? "\n" : "   ");
+	p->last_progress = now_s();
+}
+
+/* Streams the input block by block; returns 0 or a negative errno. */
+static int play_loop(struct play *p)
+{
+	size_t block_size = iiofab_stream_get_block_size(p->stream);
+
+	while (!p->eof && !play_interrupted) {
+		void *data;
+		ssize_t n;
+		size_t whole;
+		int blk = iiofab_stream_get_free(p->stream, -1, &data);
+
+		if (blk == -EINTR && play_interrupted)
+			break;
+		if (blk < 0) {
+			fprintf(stderr, "%siiofab: play stopped: %s\n",
+				p->progress ? "\n" : "", iiofab_strerror(blk));
+			return blk;
+		}
+		n = read_full(p->fd, data, block_size);
+		if (n < 0) {
+			fprintf(stderr, "%siiofab: cannot read %s: %s\n",
+				p->progress ? "\n" : "", p->o->input, strerror((int)-n));
+			return (int)n;
+		}
+		if ((size_t)n < block_size && !play_interrupted)
+			p->eof = true;
+		whole = (size_t)n / p->scan_bytes * p->scan_bytes;
+		p->tail_bytes = (size_t)n - whole;
+		if (!whole)
+			break;
+		if (p->o->delay_ms)
+			usleep(p->o->delay_ms * 1000u);
+		if (!p->t0)
+			p->t0 = now_s();
+		blk = iiofab_stream_submit(p->stream, blk, whole, 0);
+		if (blk < 0) {
+			fprintf(stderr, "%siiofab: cannot submit a block: %s\n",
+				p->progress ? "\n" : "", iiofab_strerror(blk));
+			return blk;
+		}
+		p->samples += whole / p->scan_bytes;
+		p->bytes += whole;
+		if (p->progress && now_s() - p->last_progress >= 0.5)
+			play_progress(p, false);
+	}
+	return 0;
+}
+
+/* The whole input as one waveform, repeated until time is up or a signal. */
+static int play_cyclic(struct play *p, uint8_t *wave, size_t len)
+{
+	void *data;
+	int blk, ret;
+
+	blk = iiofab_stream_get_free(p->stream, -1, &data);
+	if (blk < 0) {
+		fprintf(stderr, "iiofab: play stopped: %s\n", iiofab_strerror(blk));
+		return blk;
+	}
+	memcpy(data, wave, len);
+	p->t0 = now_s();
+	ret = iiofab_stream_submit(p->stream, blk, len, IIOFAB_SUBMIT_CYCLIC);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot submit the waveform: %s\n",
+			iiofab_strerror(ret));
+		return ret;
+	}
+	p->samples = len / p->scan_bytes;
+	p->bytes = len;
+	while (!play_interrupted &&
+	       !(p->o->seconds > 0 && now_s() - p->t0 >= p->o->seconds)) {
+		/* Keeps the connection serviced (underrun reports, a dead
+		 * server) while the converter repeats the block. */
+		ret = iiofab_stream_get_free(p->stream, 100, &data);
+		if (ret >= 0) {
+			fprintf(stderr, "iiofab: the server gave the waveform's block back\n");
+			return -EPIPE;
+		}
+		if (ret != -ETIMEDOUT && ret != -EAGAIN && ret != -EINTR) {
+			fprintf(stderr, "%siiofab: play stopped: %s\n",
+				p->progress ? "\n" : "", iiofab_strerror(ret));
+			return ret;
+		}
+		if (p->progress && now_s() - p->last_progress >= 0.5)
+			play_progress(p, false);
+	}
+	return 0;
+}
+
+/* Reads all of fd (a cyclic waveform); returns its length or -errno. */
+static ssize_t slurp(int fd, uint8_t **out, size_t max)
+{
+	size_t cap = 1 << 20, n = 0;
+	uint8_t *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			uint8_t *nb;
+
+			if (cap >= max) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			free(buf);
+			return r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(buf);
+		return -EFBIG;
+	}
+	*out = buf;
+	return (ssize_t)n;
+}
+
+/* Scan size for the output channels in list (all when NULL), as IIO lays it out. */
+static size_t output_scan_bytes(const struct iiofab_device *dev, const char *const *list)
+{
+	size_t off = 0, align = 1;
+	unsigned int n = iiofab_device_get_channels_count(dev);
+
+	for (int idx = 0; idx <= 63; idx++) {
+		for (unsigned int i = 0; i < n; i++) {
+			const struct iiofab_channel *ch = iiofab_device_get_channel(dev, i);
+			size_t sz;
+			bool want = !list;
+
+			if (!iiofab_channel_is_output(ch) ||
+			    iiofab_channel_get_scan_index(ch) != idx)
+				continue;
+			for (unsigned int j = 0; list && list[j]; j++)
+				want |= iiofab_device_find_channel(dev, list[j], true) == ch;
+			if (!want)
+				continue;
+			sz = iiofab_channel_get_format(ch)->storage_bits / 8;
+			if (!sz)
+				continue;
+			off = (off + sz - 1) / sz * sz + sz;
+			if (sz > align)
+				align = sz;
+		}
+	}
+	return (off + align - 1) / align * align;
+}
+
+static size_t lcm(size_t a, size_t b)
+{
+	size_t x = a, y = b;
+
+	while (y) {
+		size_t t = x % y;
+
+		x = y;
+		y = t;
+	}
+	return a / x * b;
+}
+
+static int run_play(const struct opts *o)
+{
+	const char *chan_list[MAX_CHANNELS + 1];
+	struct play p = { .o = o, .fd = -1 };
+	struct sigaction sa = { .sa_handler = on_play_signal };
+	char *chan_copy = NULL;
+	const struct iiofab_device *dev;
+	struct iiofab_ctx *ctx = NULL;
+	struct iiofab_stream_stats st = { 0 };
+	uint8_t *wave = NULL;
+	size_t block_size = o->block_size;
+	ssize_t wave_len = 0;
+	double elapsed = 0;
+	int ret, status = 1;
+
+	if (o->nargs != 2)
+		return usage_error("%s", "play takes URI DEVICE");
+	if (!o->input)
+		return usage_error("%s", "play needs -i FILE (or -i - for stdin)");
+	if (o->seconds > 0 && !o->cyclic)
+		return usage_error("%s", "--seconds applies to --cyclic only "
+				   "(a plain play ends with its input)");
+	if (o->channels) {
+		chan_copy = strdup(o->channels);
+		if (!chan_copy || split_channels(chan_copy, chan_list, MAX_CHANNELS + 1)) {
+			free(chan_copy);
+			return usage_error("bad --channels '%s'", o->channels);
+		}
+	}
+	if (!strcmp(o->input, "-")) {
+		p.fd = STDIN_FILENO;
+	} else {
+		p.fd = open(o->input, O_RDONLY | O_CLOEXEC);
+		if (p.fd < 0) {
+			fprintf(stderr, "iiofab: cannot open %s: %s\n", o->input,
+				strerror(errno));
+			goto out_free_list;
+		}
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (connect_uri(o, o->args[0], &ctx))
+		goto out_close_input;
+	dev = find_device(ctx, o->args[1]);
+	if (!dev)
+		goto out_disconnect;
+	if (iiofab_device_get_kind(dev) != IIOFAB_DEVICE_OUTPUT) {
+		fprintf(stderr, "iiofab: device %s is not an output (DAC) device\n",
+			iiofab_device_get_id(dev));
+		goto out_disconnect;
+	}
+	for (unsigned int i = 0; o->channels && chan_list[i]; i++) {
+		if (!iiofab_device_find_channel(dev, chan_list[i], true)) {
+			fprintf(stderr, "iiofab: device %s has no output channel '%s'\n",
+				iiofab_device_get_id(dev), chan_list[i]);
+			goto out_disconnect;
+		}
+	}
+	p.scan_bytes = output_scan_bytes(dev, o->channels ? chan_list : NULL);
+	if (!p.scan_bytes) {
+		fprintf(stderr, "iiofab: device %s has no scannable output channel\n",
+			iiofab_device_get_id(dev));
+		goto out_disconnect;
+	}
+	if (o->cyclic) {
+		size_t unit = lcm((size_t)sysconf(_SC_PAGESIZE), p.scan_bytes);
+
+		wave_len = slurp(p.fd, &wave, o->block_size_set ? block_size : UINT32_MAX - unit);
+		if (wave_len < 0) {
+			fprintf(stderr, "iiofab: cannot read %s: %s\n", o->input,
+				wave_len == -EFBIG ? "the waveform is larger than one block" :
+				strerror((int)-wave_len));
+			goto out_disconnect;
+		}
+		if (!wave_len || wave_len % p.scan_bytes) {
+			fprintf(stderr, "iiofab: the waveform (%zd bytes) is not a non-zero "
+				"number of %zu-byte scans\n", wave_len, p.scan_bytes);
+			goto out_free_wave;
+		}
+		if (!o->block_size_set)
+			block_size = ((size_t)wave_len + unit - 1) / unit * unit;
+	}
+	ret = iiofab_stream_open_output(ctx, dev, o->channels ? chan_list : NULL,
+					block_size, o->cyclic ? 1 : o->blocks, &p.stream);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot open a stream on %s: %s\n",
+			iiofab_device_get_id(dev), iiofab_strerror(ret));
+		goto out_free_wave;
+	}
+	p.progress = !o->no_progress && o->verbosity >= 0 && isatty(STDERR_FILENO);
+	if (o->verbosity > 0)
+		fprintf(stderr, "iiofab: output stream on %s: %u channels, %zu-byte scans, "
+			"%u blocks of %zu bytes, registration path %s\n",
+			iiofab_device_get_id(dev),
+			iiofab_stream_get_channels_count(p.stream),
+			iiofab_stream_get_scan_bytes(p.stream),
+			iiofab_stream_get_block_count(p.stream), block_size,
+			iiofab_stream_get_reg_path(p.stream));
+	ret = iiofab_stream_start(p.stream);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot start the stream: %s\n",
+			iiofab_strerror(ret));
+		goto out_close_stream;
+	}
+	p.last_progress = now_s();
+	if (o->cyclic)
+		ret = play_cyclic(&p, wave, (size_t)wave_len);
+	else
+		ret = play_loop(&p);
+	if (!ret && !o->cyclic) {
+		ret = iiofab_stream_drain(p.stream, -1);
+		if (ret)
+			fprintf(stderr, "%siiofab: the converter did not consume every "
+				"block: %s\n", p.progress ? "\n" : "", iiofab_strerror(ret));
+	}
+	elapsed = p.t0 > 0 ? now_s() - p.t0 : 0;
+	iiofab_stream_stats(p.stream, &st);
+	if (p.progress)
+		play_progress(&p, true);
+	if (!ret)
+		status = 0;
+	if (p.tail_bytes) {
+		fprintf(stderr, "iiofab: the input ends with %zu byte(s) that are not "
+			"a whole %zu-byte scan; they were not played\n",
+			p.tail_bytes, p.scan_bytes);
+		status = 1;
+	}
+	if (play_interrupted && !o->cyclic) {
+		fprintf(stderr, "iiofab: interrupted; the samples read so far were played\n");
+		status = 1;
+	}
+	if (o->verbosity > 0)
+		fprintf(stderr, "iiofab: %" PRIu64 " blocks submitted, %" PRIu64
+			" consumed, %" PRIu64 " SUBMIT messages\n", st.blocks,
+			st.consumed_blocks, st.submits_sent);
+out_close_stream:
+	iiofab_stream_close(p.stream);
+out_free_wave:
+	free(wave);
+out_disconnect:
+	iiofab_disconnect(ctx);
+	/* Reported last, after anything the teardown may have logged. */
+	if (p.t0 > 0)
+		fprintf(stderr, "played %" PRIu64 " samples (%" PRIu64
+			" bytes) in %.2f s, %.2f MB/s, %" PRIu64 " underruns\n",
+			p.samples, p.bytes, elapsed,
+			elapsed > 0 ? p.bytes / elapsed / 1e6 : 0.0, st.underruns);
+out_close_input:
+	if (p.fd >= 0 && p.fd != STDIN_FILENO)
+		close(p.fd);
+out_free_list:
+	free(chan_copy);
+	return status;
+}
+
 static int run(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -1090,6 +1536,9 @@ static int run(int argc, char **argv)
 		break;
 	case CMD_STAT:
 		ret = run_stat(&o);
+		break;
+	case CMD_PLAY:
+		ret = run_play(&o);
 		break;
 	default:
 		ret = EXIT_USAGE;

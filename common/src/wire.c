@@ -468,6 +468,7 @@ static void walk_stream_event(struct cur *c, struct iiofab_msg_stream_event *m)
 	io_u32(c, &m->event);
 	cur_check(c, m->event >= IIOFAB_WIRE_EVENT_UNDERRUN &&
 		  m->event <= IIOFAB_WIRE_EVENT_ERROR);
+	io_u64(c, &m->value);
 }
 
 /* Header and framing */

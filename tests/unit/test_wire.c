@@ -157,6 +157,15 @@ static void test_decoded_fields(void **state)
 	assert_memory_equal(&t->out.stream_info.blocks, &t->in.stream_info.blocks,
 			    5 * sizeof(struct iiofab_wire_block));
 	assert_int_equal(t->out.stream_info.gen_addr, 0x7f0012345000ULL);
+
+	/* Every field travels: the value of an event is what a client acts on. */
+	n = t_encode(t, IIOFAB_MSG_STREAM_EVENT);
+	assert_int_equal(n, IIOFAB_WIRE_HDR_SIZE + 16);
+	memset(&t->out.stream_event, 0, sizeof(t->out.stream_event));
+	assert_int_equal(iiofab_wire_decode(t->buf, n, &t->hdr, &t->out), 0);
+	assert_int_equal(t->out.stream_event.stream_id, 42);
+	assert_int_equal(t->out.stream_event.event, IIOFAB_WIRE_EVENT_UNDERRUN);
+	assert_int_equal(t->out.stream_event.value, 17);
 }
 
 /* The encoder writes exactly the layout of the protocol table. */
