@@ -115,7 +115,9 @@ void srv_dac_block_done(struct srv_watch *w, int res)
 		blk->state = SRV_BLK_IDLE;
 		return;
 	}
-	srv->stats.dac_blocks_consumed++;
+	/* Flushed by a STOP that a START has already overtaken: not consumed. */
+	if (blk->epoch == st->epoch)
+		srv->stats.dac_blocks_consumed++;
 	if (st->queued)
 		check_underruns(st);
 	grant(st, blk);
@@ -154,6 +156,7 @@ static int dac_enqueue(struct srv_stream *st, struct srv_block *blk,
 	blk->state = SRV_BLK_QUEUED;
 	blk->bytes_used = e->bytes_used;
 	blk->cyclic = cyclic;
+	blk->epoch = st->epoch;
 	blk->enq_seq = ++st->enq_counter;
 	st->queued++;
 	srv->stats.dac_blocks_submitted++;

@@ -4,8 +4,10 @@
  * message with the project's codec: handshake and both MACs, every request
  * refused before WELCOME, exact status codes for bad requests, STREAM_INFO
  * contents, READY/RELEASE (bad block, stale generation), STOP then START
- * again, CLOSE twice.
- *   t_srv_proto ADDR PORT KEYFILE
+ * again, CLOSE twice. For DAC streams: FREE credits, SUBMIT refusals that
+ * change nothing, RELEASE refused, and an RDMA WRITE into an ADC arena
+ * failing with a remote access error while the server keeps serving.
+ *   t_srv_proto ADDR PORT KEYFILE [all|dac]
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,6 +33,8 @@ struct t_conn {
 	union iiofab_wire_msg *m;
 	struct iiofab_wire_hdr h;
 	int dead;
+	uint8_t granted[IIOFAB_WIRE_MAX_BLOCKS];	/* FREE seen, per block */
+	unsigned int n_granted;
 };
 
 struct t_env {
@@ -143,17 +147,28 @@ static int t_recv(struct t_conn *c, int timeout_ms)
 	/* The decoded strings point into buf: copy what the checks need first. */
 	rdma_post_recvv(c->id, (void *)(uintptr_t)wc.wr_id,
 			&(struct ibv_sge){ (uintptr_t)buf, T_MSG, c->rmr->lkey }, 1);
+	if (n == 0 && c->h.type == IIOFAB_MSG_FREE) {
+		for (unsigned int i = 0; i < c->m->free.count; i++) {
+			uint32_t b = c->m->free.blocks[i];
+
+			if (b < IIOFAB_WIRE_MAX_BLOCKS && !c->granted[b]) {
+				c->granted[b] = 1;
+				c->n_granted++;
+			}
+		}
+	}
 	return n < 0 ? n : c->h.type;
 }
 
-/* The reply to the last request, skipping READY; -errno if none. */
+/* The reply to the last request, skipping READY and FREE; -errno if none. */
 static int t_reply(struct t_conn *c)
 {
 	int t;
 
 	do {
 		t = t_recv(c, 20000);
-	} while (t == IIOFAB_MSG_READY || (t > 0 && c->h.request_id != c->req));
+	} while (t == IIOFAB_MSG_READY || t == IIOFAB_MSG_FREE ||
+		 t == IIOFAB_MSG_STREAM_EVENT || (t > 0 && c->h.request_id != c->req));
 	return t;
 }
 
@@ -350,10 +365,209 @@ static void t_requests(struct t_env *e, struct t_conn *c)
 	m.hello.version_min = m.hello.version_max = 1;
 	t_expect(e, c, IIOFAB_MSG_HELLO, &m, IIOFAB_WIRE_STATUS_BAD_MESSAGE, "HELLO twice");
 	memset(&m, 0, sizeof(m));
-	m.submit.stream_id = 1;
+	m.submit.stream_id = 1000;
 	m.submit.count = 1;
 	m.submit.entries[0].bytes_used = 4096;
-	t_expect(e, c, IIOFAB_MSG_SUBMIT, &m, IIOFAB_WIRE_STATUS_UNSUPPORTED, "SUBMIT");
+	t_expect(e, c, IIOFAB_MSG_SUBMIT, &m, IIOFAB_WIRE_STATUS_NO_STREAM,
+		 "SUBMIT to a stream of another connection");
+}
+
+/* Opens a stream; fills *si's copy and returns 0, or -1 after a failed check. */
+static int t_open(struct t_env *e, struct t_conn *c, const char *dev, uint8_t dir,
+		  struct iiofab_msg_stream_info *si, const char *what)
+{
+	union iiofab_wire_msg m = { 0 };
+	int t;
+
+	m.open_stream.device = iiofab_wire_str(dev);
+	m.open_stream.channel_mask = 0xf;
+	m.open_stream.block_size = 65536;
+	m.open_stream.block_count = 4;
+	m.open_stream.direction = dir;
+	t = t_send(c, IIOFAB_MSG_OPEN_STREAM, &m) ? -EIO : t_reply(c);
+	t_ok(e, t == IIOFAB_MSG_STREAM_INFO, "%s -> STREAM_INFO", what);
+	if (t != IIOFAB_MSG_STREAM_INFO)
+		return -1;
+	*si = c->m->stream_info;
+	return 0;
+}
+
+/* One signalled RDMA WRITE of len bytes of buf; the completion status. */
+static int t_write(struct t_conn *c, void *buf, size_t len, uint64_t addr, uint32_t rkey)
+{
+	struct ibv_mr *mr = ibv_reg_mr(c->id->pd, buf, len, IBV_ACCESS_LOCAL_WRITE);
+	struct ibv_wc wc;
+	int ret;
+
+	if (!mr)
+		return -1;
+	ret = rdma_post_write(c->id, NULL, buf, len, mr, IBV_SEND_SIGNALED, addr, rkey);
+	if (!ret)
+		ret = rdma_get_send_comp(c->id, &wc) == 1 ? (int)wc.status : -1;
+	ibv_dereg_mr(mr);
+	return ret;
+}
+
+static void t_submit1(struct t_env *e, struct t_conn *c, uint32_t sid, uint32_t blk,
+		      uint32_t bytes, int status, const char *what)
+{
+	union iiofab_wire_msg m = { 0 };
+
+	m.submit.stream_id = sid;
+	m.submit.count = 1;
+	m.submit.entries[0].block = blk;
+	m.submit.entries[0].bytes_used = bytes;
+	t_expect(e, c, IIOFAB_MSG_SUBMIT, &m, status, what);
+}
+
+/* A SUBMIT that must be accepted: no ERROR for it before the next reply. */
+static void t_submit_ok(struct t_env *e, struct t_conn *c, uint32_t sid, uint32_t blk,
+			const char *what)
+{
+	union iiofab_wire_msg m = { 0 };
+	uint32_t submit_req;
+	int t, refused = 0;
+
+	m.submit.stream_id = sid;
+	m.submit.count = 1;
+	m.submit.entries[0].block = blk;
+	m.submit.entries[0].bytes_used = 65536;
+	if (t_send(c, IIOFAB_MSG_SUBMIT, &m) || t_send(c, IIOFAB_MSG_STATS, NULL)) {
+		t_ok(e, 0, "%s: send", what);
+		return;
+	}
+	submit_req = c->req - 1;
+	do {
+		t = t_recv(c, 20000);
+		refused |= t == IIOFAB_MSG_ERROR && c->h.request_id == submit_req;
+	} while (t > 0 && !(t == IIOFAB_MSG_STATS_REPLY && c->h.request_id == c->req));
+	t_ok(e, t == IIOFAB_MSG_STATS_REPLY && !refused, "%s: accepted%s", what,
+	     refused ? " (got an ERROR)" : t < 0 ? " (no reply to the STATS after it)" : "");
+}
+
+static void t_set_dac_rate(struct t_conn *c, const char *value)
+{
+	union iiofab_wire_msg m = { 0 };
+
+	m.attr.device = iiofab_wire_str("iiofab-sim-dac");
+	m.attr.attr = iiofab_wire_str("sampling_frequency");
+	m.attr.value = iiofab_wire_str(value);
+	if (t_send(c, IIOFAB_MSG_ATTR_WRITE, &m) == 0)
+		(void)t_reply(c);
+}
+
+static void t_dac(struct t_env *e, struct t_conn *c)
+{
+	static uint8_t ramp[65536];
+	struct iiofab_msg_stream_info si;
+	union iiofab_wire_msg m = { 0 };
+	uint32_t sid;
+	int t;
+
+	m.open_stream.device = iiofab_wire_str("iiofab-sim-adc");
+	m.open_stream.channel_mask = 0xf;
+	m.open_stream.block_size = 65536;
+	m.open_stream.block_count = 4;
+	m.open_stream.direction = IIOFAB_WIRE_DIR_OUT;
+	t_expect(e, c, IIOFAB_MSG_OPEN_STREAM, &m, IIOFAB_WIRE_STATUS_NO_CHANNEL,
+		 "output stream on the ADC");
+	/* A block takes 65 s at 125 S/s: whatever is queued stays queued. */
+	t_set_dac_rate(c, "125");
+	if (t_open(e, c, "iiofab-sim-dac", IIOFAB_WIRE_DIR_OUT, &si, "OPEN_STREAM on the DAC"))
+		return;
+	sid = si.stream_id;
+	t_ok(e, si.scan_bytes == 8 && si.n_channels == 4 && !si.gen_addr && !si.gen_rkey &&
+		 si.blocks[1].addr == si.blocks[0].addr + 65536,
+	     "DAC STREAM_INFO: 4 x 64 KiB, scan 8 bytes, no generation table");
+	t_submit1(e, c, sid, 0, 65536, IIOFAB_WIRE_STATUS_BAD_BLOCK, "SUBMIT before START");
+	memset(c->granted, 0, sizeof(c->granted));
+	c->n_granted = 0;
+	m.stream_ctl.stream_id = sid;
+	t_expect(e, c, IIOFAB_MSG_START, &m, IIOFAB_WIRE_STATUS_OK, "START the DAC stream");
+	t_ok(e, c->n_granted == 4, "START grants all 4 blocks with FREE (%u)", c->n_granted);
+
+	for (size_t i = 0; i < sizeof(ramp) / 2; i++) {
+		uint16_t v = (uint16_t)(i / 4 + 4096 * (i % 4));
+
+		ramp[2 * i] = (uint8_t)v;
+		ramp[2 * i + 1] = (uint8_t)(v >> 8);
+	}
+	t = t_write(c, ramp, sizeof(ramp), si.blocks[0].addr, si.blocks[0].rkey);
+	t_ok(e, t == IBV_WC_SUCCESS, "RDMA WRITE into a granted DAC block (%s)",
+	     t >= 0 ? ibv_wc_status_str((enum ibv_wc_status)t) : "post failed");
+	t_submit1(e, c, sid, 9, 65536, IIOFAB_WIRE_STATUS_BAD_BLOCK, "SUBMIT block 9 of 4");
+	t_submit1(e, c, sid, 0, 0, IIOFAB_WIRE_STATUS_INVALID_ARGUMENT, "SUBMIT 0 bytes");
+	t_submit1(e, c, sid, 0, 65536 + 8, IIOFAB_WIRE_STATUS_INVALID_ARGUMENT,
+		  "SUBMIT more bytes than a block");
+	t_submit1(e, c, sid, 0, 12, IIOFAB_WIRE_STATUS_INVALID_ARGUMENT,
+		  "SUBMIT 12 bytes (not whole 8-byte scans)");
+	memset(&m, 0, sizeof(m));
+	m.submit.stream_id = sid;
+	m.submit.count = 3;
+	m.submit.entries[0] = (struct iiofab_wire_submit_entry){ .block = 1, .bytes_used = 65536 };
+	m.submit.entries[1] = (struct iiofab_wire_submit_entry){ .block = 0, .bytes_used = 65536 };
+	m.submit.entries[2] = (struct iiofab_wire_submit_entry){ .block = 1, .bytes_used = 8 };
+	t_expect(e, c, IIOFAB_MSG_SUBMIT, &m, IIOFAB_WIRE_STATUS_BAD_BLOCK,
+		 "SUBMIT naming a block twice");
+	/* Refused as a whole: blocks 0 and 1 are still the client's. */
+	t_submit_ok(e, c, sid, 0, "block 0, still granted after the refused SUBMIT");
+	t_submit1(e, c, sid, 0, 65536, IIOFAB_WIRE_STATUS_BAD_BLOCK,
+		  "SUBMIT block 0 again while the converter has it");
+	t_submit_ok(e, c, sid, 1, "block 1");
+	memset(&m, 0, sizeof(m));
+	m.release.stream_id = sid;
+	m.release.count = 1;
+	m.release.entries[0].generation = 1;
+	t_expect(e, c, IIOFAB_MSG_RELEASE, &m, IIOFAB_WIRE_STATUS_INVALID_ARGUMENT,
+		 "RELEASE on a DAC stream");
+	memset(&m, 0, sizeof(m));
+	m.stream_ctl.stream_id = sid;
+	memset(c->granted, 0, sizeof(c->granted));
+	c->n_granted = 0;
+	t_expect(e, c, IIOFAB_MSG_STOP, &m, IIOFAB_WIRE_STATUS_OK, "STOP with 2 blocks queued");
+	t_expect(e, c, IIOFAB_MSG_START, &m, IIOFAB_WIRE_STATUS_OK, "START again");
+	/* The flushed fences may land after the OK: give them a moment. */
+	for (int i = 0; i < 50 && c->n_granted < 2; i++)
+		(void)t_recv(c, 100);
+	t_ok(e, c->n_granted == 2 && c->granted[0] && c->granted[1],
+	     "the 2 flushed blocks come back as credits (%u)", c->n_granted);
+	t_expect(e, c, IIOFAB_MSG_CLOSE, &m, IIOFAB_WIRE_STATUS_OK, "CLOSE the DAC stream");
+	t_set_dac_rate(c, "1000000");
+}
+
+/* DAC arenas take WRITEs, ADC arenas must not: the NIC refuses, not the CPU. */
+static void t_write_to_adc(struct t_env *e)
+{
+	static uint8_t junk[4096];
+	struct iiofab_msg_stream_info si;
+	struct t_conn c;
+	int t;
+
+	if (t_connect(e, &c) || t_handshake(e, &c)) {
+		t_ok(e, 0, "connect for the ADC WRITE check");
+		return;
+	}
+	if (t_open(e, &c, "iiofab-sim-adc", IIOFAB_WIRE_DIR_IN, &si, "OPEN_STREAM on the ADC") == 0) {
+		t = t_write(&c, junk, sizeof(junk), si.blocks[0].addr, si.blocks[0].rkey);
+		t_ok(e, t == IBV_WC_REM_ACCESS_ERR,
+		     "RDMA WRITE into an ADC block fails with a remote access error (%s)",
+		     t >= 0 ? ibv_wc_status_str((enum ibv_wc_status)t) : "post failed");
+	}
+	t_close(&c);
+	if (t_connect(e, &c) || t_handshake(e, &c)) {
+		t_ok(e, 0, "a new client is served after the refused WRITE");
+		return;
+	}
+	t_expect(e, &c, IIOFAB_MSG_STATS, NULL, -1, "STATS from a new client");
+	t_ok(e, c.h.type == IIOFAB_MSG_STATS_REPLY, "the server keeps serving after the refused WRITE");
+	if (t_open(e, &c, "iiofab-sim-adc", IIOFAB_WIRE_DIR_IN, &si,
+		   "the ADC opens again (the refused client's stream is gone)") == 0) {
+		union iiofab_wire_msg m = { 0 };
+
+		m.stream_ctl.stream_id = si.stream_id;
+		t_expect(e, &c, IIOFAB_MSG_CLOSE, &m, IIOFAB_WIRE_STATUS_OK, "CLOSE it");
+	}
+	t_close(&c);
 }
 
 int main(int argc, char **argv)
@@ -362,8 +576,9 @@ int main(int argc, char **argv)
 	struct t_conn c;
 	FILE *f;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: t_srv_proto ADDR PORT KEYFILE\n");
+	if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "all") &&
+				      strcmp(argv[4], "dac"))) {
+		fprintf(stderr, "usage: t_srv_proto ADDR PORT KEYFILE [all|dac]\n");
 		return 2;
 	}
 	e.addr = argv[1];
@@ -376,14 +591,19 @@ int main(int argc, char **argv)
 	if (e.key_len && e.key[e.key_len - 1] == '\n')
 		e.key_len--;
 
-	t_before_auth(&e);
+	if (argc == 4 || !strcmp(argv[4], "all"))
+		t_before_auth(&e);
 	if (t_connect(&e, &c)) {
 		t_ok(&e, 0, "connect");
 		return 1;
 	}
 	t_ok(&e, t_handshake(&e, &c) == 0, "handshake with the key");
-	t_requests(&e, &c);
-	t_stream(&e, &c);
+	if (argc == 4 || !strcmp(argv[4], "all")) {
+		t_requests(&e, &c);
+		t_stream(&e, &c);
+	}
+	t_dac(&e, &c);
+	t_write_to_adc(&e);
 	t_close(&c);
 	printf("%d of %d protocol checks passed\n", e.checks - e.fails, e.checks);
 	return e.fails != 0;
