@@ -204,6 +204,7 @@ struct srv_stream {
 	uint64_t enq_counter;
 	uint64_t suspect_until;		/* blocks enqueued up to here may hold a hole */
 	bool has_overruns;		/* the driver counts dropped scans */
+	bool drops_seen;		/* ... and it dropped some since START */
 	uint64_t overruns_seen;
 	uint64_t next_seq;
 	uint64_t next_sample;

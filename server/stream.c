@@ -123,6 +123,7 @@ static void block_gap_after(struct srv_block *blk, bool dry, uint64_t pre)
 		return;
 	blk->gap = now - st->overruns_seen;
 	st->overruns_seen = now;
+	st->drops_seen = true;
 	st->srv->stats.dry_windows++;
 	st->srv->stats.converter_overruns += blk->gap;
 	srv_dbg(&st->srv->log, "stream %u: converter dropped %llu scan(s) before block %u",
@@ -288,6 +289,7 @@ static bool block_check_torn(struct srv_block *blk, uint64_t *dropped)
 		return blk->enq_seq <= st->suspect_until;
 	*dropped = now - st->overruns_seen;
 	st->overruns_seen = now;
+	st->drops_seen = true;
 	/* Walk on in enqueue order through the completed blocks, and the one filling. */
 	until = blk->enq_seq;
 	for (;;) {
@@ -369,10 +371,15 @@ static void block_done(struct srv_watch *w, int res)
 	/*
 	 * Reclaim before IIO is empty: with one block left queued the
 	 * converter is filling it now and would drop scans from the moment it
-	 * completes until this loop reacts.
+	 * completes until this loop reacts. But only for a converter that
+	 * drops scans when it runs dry: one that counts drops and has not
+	 * dropped any since START (a converter paced by its buffers, like the
+	 * simulator unthrottled) just waits, and taking blocks from clients
+	 * would throw away data for nothing.
 	 */
-	while (st->queued < st->spare && stream_reclaim_oldest(st, blk))
-		;
+	if (!st->has_overruns || st->drops_seen)
+		while (st->queued < st->spare && stream_reclaim_oldest(st, blk))
+			;
 }
 
 static void stream_stop(struct srv_stream *st)
@@ -403,6 +410,7 @@ static int stream_start(struct srv_stream *st)
 	}
 	/* No gap accounting before the baseline below exists. */
 	st->has_overruns = false;
+	st->drops_seen = false;
 	st->last_enq = -1;
 	for (unsigned int i = 0; i < st->count; i++) {
 		if (st->blocks[i].state != SRV_BLK_IDLE)
