@@ -202,6 +202,9 @@ struct iiofab_block {
 	/* Scans lost between the previous delivered block and this one (for
 	 * the first block: since the stream started). */
 	uint64_t lost_samples;
+	/* Host CLOCK_MONOTONIC in ns; landed_ns - ready_ns is the pull latency. */
+	uint64_t ready_ns;	/* its READY notification was decoded */
+	uint64_t landed_ns;	/* its READ completed: data whole in host memory */
 };
 
 struct iiofab_stream_stats {

@@ -29,12 +29,17 @@ void ctx_log(const struct iiofab_ctx *ctx, enum iiofab_log_level level,
 	ctx->params.log_fn(ctx->params.user_data, level, line);
 }
 
-int64_t ctx_now_ms(void)
+uint64_t ctx_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int64_t ctx_now_ms(void)
+{
+	return (int64_t)(ctx_now_ns() / 1000000);
 }
 
 int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms)

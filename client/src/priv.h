@@ -109,6 +109,8 @@ struct iiofab_ctx {
 /* ctx.c */
 void ctx_log(const struct iiofab_ctx *ctx, enum iiofab_log_level level,
 	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* CLOCK_MONOTONIC */
+uint64_t ctx_now_ns(void);
 int64_t ctx_now_ms(void);
 int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms);
 int ctx_request(struct iiofab_ctx *ctx, uint16_t type,

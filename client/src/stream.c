@@ -34,10 +34,12 @@ struct slot {
 	struct iiofab_block blk;	/* what the application sees */
 	enum slot_state state;
 	struct iiofab_wire_ready_entry ready;
+	uint64_t ready_ns;		/* when that READY was decoded */
 };
 
 struct pending {
 	struct iiofab_wire_ready_entry e;
+	uint64_t ready_ns;	/* when it was decoded (ctx_now_ns) */
 	bool stale;	/* a newer READY for the same block arrived */
 };
 
@@ -55,7 +57,7 @@ static void stale(struct iiofab_stream *s)
 }
 
 static void pend_push(struct iiofab_stream *s,
-		      const struct iiofab_wire_ready_entry *e)
+		      const struct iiofab_wire_ready_entry *e, uint64_t ready_ns)
 {
 	struct pending *p;
 
@@ -74,12 +76,14 @@ static void pend_push(struct iiofab_stream *s,
 	}
 	p = &s->pend[(s->pend_head + s->pend_count) % s->pend_cap];
 	p->e = *e;
+	p->ready_ns = ready_ns;
 	p->stale = false;
 	s->pend_count++;
 }
 
 void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
 {
+	uint64_t now_ns = ctx_now_ns();
 	struct iiofab_wire_hdr h;
 	int ret;
 
@@ -111,7 +115,7 @@ void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
 			(unsigned long long)e->first_sample,
 			(unsigned long long)e->generation, s->pend_count,
 			s->n_free);
-		pend_push(s, e);
+		pend_push(s, e, now_ns);
 	}
 }
 
@@ -241,6 +245,7 @@ static void post_reads(struct iiofab_stream *s)
 		slot = s->free_slots[--s->n_free];
 		sl = &s->slots[slot];
 		sl->ready = p->e;
+		sl->ready_ns = p->ready_ns;
 		sl->state = SLOT_READING;
 		if (post_read(s, slot, &p->e)) {
 			sl->state = SLOT_FREE;
@@ -314,6 +319,7 @@ static void add_release(struct iiofab_stream *s,
 
 void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 {
+	uint64_t landed_ns = ctx_now_ns();
 	struct slot *sl = &s->slots[slot];
 	const struct iiofab_wire_ready_entry *e = &sl->ready;
 	uint64_t samples, lost;
@@ -368,6 +374,8 @@ void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 	sl->blk.first_sample = e->first_sample;
 	sl->blk.samples = (size_t)samples;
 	sl->blk.lost_samples = lost;
+	sl->blk.ready_ns = sl->ready_ns;
+	sl->blk.landed_ns = landed_ns;
 	s->stats.blocks++;
 	s->stats.samples += samples;
 	s->stats.bytes += e->bytes_used;

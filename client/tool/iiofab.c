@@ -6,6 +6,7 @@
  *   iiofab attr    [OPTIONS] URI DEVICE [CHANNEL] ATTR [VALUE]
  *   iiofab capture [OPTIONS] URI DEVICE (--samples N | --seconds S) -o FILE|-
  *   iiofab play    [OPTIONS] URI DEVICE -i FILE|-
+ *   iiofab bench   [OPTIONS] URI DEVICE [--samples N | --seconds S] [--json]
  *   iiofab stat    [OPTIONS] URI
  *
  * Options may appear anywhere (GNU argument permutation); "--" ends them.
@@ -26,6 +27,8 @@
 
 #include <iiofab.h>
 
+#include "bench_stats.h"
+
 #define EXIT_USAGE 2
 #define PSK_MAX 4096
 #define MAX_CHANNELS 64
@@ -37,7 +40,9 @@ enum cmd {
 	CMD_CAPTURE = 1 << 2,
 	CMD_STAT = 1 << 3,
 	CMD_PLAY = 1 << 4,
-	CMD_ALL = CMD_INFO | CMD_ATTR | CMD_CAPTURE | CMD_STAT | CMD_PLAY,
+	CMD_BENCH = 1 << 5,
+	CMD_ALL = CMD_INFO | CMD_ATTR | CMD_CAPTURE | CMD_STAT | CMD_PLAY |
+		  CMD_BENCH,
 };
 
 enum opt_id {
@@ -61,6 +66,8 @@ enum opt_id {
 	OPT_OUTPUT_CHANNEL,
 	OPT_NO_PROGRESS,
 	OPT_CYCLIC,
+	OPT_WARMUP,
+	OPT_JSON,
 };
 
 struct opts {
@@ -83,6 +90,8 @@ struct opts {
 	bool buffer_attr;
 	bool output_channel;
 	bool no_progress;
+	double warmup;
+	bool json;
 	int nargs;
 	char **args;
 };
@@ -108,6 +117,8 @@ static const struct option long_opts[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "buffer", no_argument, NULL, OPT_BUFFER },
 	{ "output-channel", no_argument, NULL, OPT_OUTPUT_CHANNEL },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -116,14 +127,16 @@ static const struct {
 	int id;
 	unsigned int cmds;
 } opt_cmds[] = {
-	{ OPT_CHANNELS, CMD_CAPTURE | CMD_PLAY }, { OPT_SAMPLES, CMD_CAPTURE },
-	{ OPT_SECONDS, CMD_CAPTURE | CMD_PLAY },
-	{ OPT_BLOCK_SIZE, CMD_CAPTURE | CMD_PLAY },
-	{ OPT_BLOCKS, CMD_CAPTURE | CMD_PLAY }, { OPT_OUTPUT, CMD_CAPTURE },
+	{ OPT_CHANNELS, CMD_CAPTURE | CMD_PLAY | CMD_BENCH },
+	{ OPT_SAMPLES, CMD_CAPTURE | CMD_BENCH },
+	{ OPT_SECONDS, CMD_CAPTURE | CMD_PLAY | CMD_BENCH },
+	{ OPT_BLOCK_SIZE, CMD_CAPTURE | CMD_PLAY | CMD_BENCH },
+	{ OPT_BLOCKS, CMD_CAPTURE | CMD_PLAY | CMD_BENCH }, { OPT_OUTPUT, CMD_CAPTURE },
 	{ OPT_INPUT, CMD_PLAY }, { OPT_CYCLIC, CMD_PLAY },
 	{ OPT_VERIFY_RAMP, CMD_CAPTURE }, { OPT_DELAY_MS, CMD_CAPTURE | CMD_PLAY },
 	{ OPT_NO_PROGRESS, CMD_CAPTURE | CMD_PLAY }, { OPT_BUFFER, CMD_ATTR },
-	{ OPT_OUTPUT_CHANNEL, CMD_ATTR },
+	{ OPT_OUTPUT_CHANNEL, CMD_ATTR }, { OPT_WARMUP, CMD_BENCH },
+	{ OPT_JSON, CMD_BENCH },
 };
 
 static const char common_help[] =
@@ -149,6 +162,7 @@ static const char main_help[] =
 	"  attr     read or write one attribute\n"
 	"  capture  capture ADC samples to a file or standard output\n"
 	"  play     play samples from a file or standard input on a DAC\n"
+	"  bench    measure ADC throughput and per-block latency\n"
 	"  stat     print the server's counters\n"
 	"\n"
 	"Run 'iiofab COMMAND --help' for the options of a command.\n"
@@ -227,6 +241,42 @@ static const char play_help[] =
 	"      --delay-ms MS     wait MS milliseconds before sending each block\n"
 	"                        (a deliberately slow producer)\n"
 	"      --no-progress     no progress line even on a terminal\n\n";
+static const char bench_help[] =
+	"Usage: iiofab bench [OPTIONS] URI DEVICE [--seconds S | --samples N]\n"
+	"Measure an ADC stream: take and release every block as soon as it\n"
+	"arrives (no sample is written anywhere) and report the throughput and\n"
+	"each block's latency, from the host decoding the block's READY\n"
+	"notification to the completion of its RDMA READ (the block whole in\n"
+	"host memory). Blocks that land during the warm-up are not counted; the\n"
+	"counted window then lasts S seconds, or until N scans were counted\n"
+	"(whole blocks, so a few more). Latency percentiles are nearest-rank:\n"
+	"p99 is the smallest latency that 99% of the blocks do not exceed.\n\n"
+	"The figures go to stdout, as a table or with --json as one JSON object\n"
+	"on one line with the keys device, block_size, blocks (blocks in\n"
+	"flight), channels, reg_path (the server's registration path), seconds\n"
+	"(the counted window), bytes, samples, blocks_received, mb_s (10^6\n"
+	"bytes/s), blocks_per_s, lost_samples and latency_us {n, mean, p50, p99,\n"
+	"max} (null when no block was counted). They are printed whenever the\n"
+	"stream started, also when it failed; a run that counted no block fails.\n"
+	"Without --json the last stderr line is always\n"
+	"  bench: N blocks, R MB/s, B blocks/s, latency p50 X us p99 Y us max Z us, L lost\n"
+	"With -v stderr also marks the counted window, with the lines\n"
+	"'iiofab: bench: warm-up over, counting' and 'iiofab: bench: counting over'.\n\n"
+	"Options:\n"
+	"  -c, --channels LIST   comma-separated channel ids or names (default:\n"
+	"                        every scannable input channel)\n"
+	"  -s, --seconds S       count for S seconds after the warm-up (fractions\n"
+	"                        allowed; default 10)\n"
+	"  -n, --samples N       count until N scans instead (suffixes k, M, G:\n"
+	"                        1000^n)\n"
+	"  -b, --block-size B    bytes per block, a multiple of the page size and\n"
+	"                        of the scan size (suffixes K, M: 1024^n;\n"
+	"                        default 1M)\n"
+	"  -B, --blocks K        blocks in flight, 1..256 (default 8)\n"
+	"      --warmup S        leave out the blocks that land in the first S\n"
+	"                        seconds of the stream (default 1; 0 counts from\n"
+	"                        the first block)\n"
+	"      --json            one JSON object on stdout instead of the table\n\n";
 
 static const char stat_help[] =
 	"Usage: iiofab stat [OPTIONS] URI\n"
@@ -250,6 +300,9 @@ static void print_help(enum cmd cmd)
 		break;
 	case CMD_PLAY:
 		fputs(play_help, stdout);
+		break;
+	case CMD_BENCH:
+		fputs(bench_help, stdout);
 		break;
 	default:
 		fputs(main_help, stdout);
@@ -315,6 +368,19 @@ static int parse_size(const char *s, uint64_t *out, unsigned int base)
 	return 0;
 }
 
+/* Seconds, fractions allowed, up to 1e7: > 0, or >= 0 with allow_zero. */
+static int parse_seconds(const char *s, bool allow_zero, double *out)
+{
+	char *end;
+	double v;
+
+	v = strtod(s, &end);
+	if (end == s || *end || !(v > 0 || (allow_zero && v == 0)) || v > 1e7)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static enum cmd parse_cmd(const char *s)
 {
 	if (!strcmp(s, "info"))
@@ -327,6 +393,8 @@ static enum cmd parse_cmd(const char *s)
 		return CMD_STAT;
 	if (!strcmp(s, "play"))
 		return CMD_PLAY;
+	if (!strcmp(s, "bench"))
+		return CMD_BENCH;
 	return CMD_NONE;
 }
 
@@ -358,6 +426,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->timeout_ms = 0;
 	o->block_size = 1 << 20;
 	o->blocks = 8;
+	o->warmup = 1.0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
 		if (c >= 0 && c < 512)
@@ -394,15 +463,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (parse_size(optarg, &o->samples, 1000) || !o->samples)
 				return usage_error("bad --samples '%s'", optarg);
 			break;
-		case OPT_SECONDS: {
-			char *end;
-
-			o->seconds = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->seconds > 0) ||
-			    o->seconds > 1e7)
+		case OPT_SECONDS:
+			if (parse_seconds(optarg, false, &o->seconds))
 				return usage_error("bad --seconds '%s'", optarg);
 			break;
-		}
 		case OPT_BLOCK_SIZE:
 			if (parse_size(optarg, &v, 1024) || v > UINT32_MAX)
 				return usage_error("bad --block-size '%s'", optarg);
@@ -439,6 +503,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_OUTPUT_CHANNEL:
 			o->output_channel = true;
+			break;
+		case OPT_WARMUP:
+			if (parse_seconds(optarg, true, &o->warmup))
+				return usage_error("bad --warmup '%s'", optarg);
+			break;
+		case OPT_JSON:
+			o->json = true;
 			break;
 		case ':':
 			return usage_error("option '%s' needs an argument",
@@ -884,12 +955,34 @@ static void verify_block(struct verifier *v, const struct iiofab_block *b)
 	}
 }
 
-static double now_s(void)
+/* CLOCK_MONOTONIC, the clock of iiofab_block's ready_ns and landed_ns. */
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double now_s(void)
+{
+	return (double)now_ns() / 1e9;
+}
+
+/*
+ * The timeout for iiofab_stream_next() when the caller must look again in
+ * left_s seconds (INFINITY: no limit): -1 (the op timeout) when that is
+ * further away, else the milliseconds left, at least 1.
+ */
+static int next_wait_ms(const struct opts *o, double left_s)
+{
+	unsigned int op_ms = o->timeout_ms ? o->timeout_ms :
+		IIOFAB_DEFAULT_OP_TIMEOUT_MS;
+	double left_ms = left_s * 1000;
+
+	if (left_ms >= op_ms)
+		return -1;
+	return left_ms > 1 ? (int)left_ms : 1;
 }
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -962,16 +1055,10 @@ static int capture_loop(struct capture *c)
 		if (o->seconds > 0 && now_s() - c->t0 >= o->seconds)
 			return 0;
 		/* Never wait past the end of a --seconds capture. */
-		int wait_ms = -1;
+		int wait_ms = next_wait_ms(o, o->seconds > 0 ?
+					   o->seconds - (now_s() - c->t0) :
+					   INFINITY);
 
-		if (o->seconds > 0) {
-			double left_ms = (o->seconds - (now_s() - c->t0)) * 1000;
-			unsigned int op_ms = o->timeout_ms ? o->timeout_ms :
-				IIOFAB_DEFAULT_OP_TIMEOUT_MS;
-
-			if (left_ms < op_ms)
-				wait_ms = left_ms > 1 ? (int)left_ms : 1;
-		}
 		ret = iiofab_stream_next(c->stream, wait_ms, &b);
 		if ((ret == -ETIMEDOUT || ret == -EAGAIN) && wait_ms >= 0)
 			continue;	/* the loop head ends the capture */
@@ -1002,11 +1089,89 @@ static int capture_loop(struct capture *c)
 	}
 }
 
-static int run_capture(const struct opts *o)
+/*
+ * Connects to URI and opens an ADC stream on DEVICE (o->args[0] and [1])
+ * with the options' channels and blocks, for capture and bench. Returns 0
+ * with *ctx, *dev and *stream set, or what the command returns: 1 after an
+ * error it reported (nothing left open), -EXIT_USAGE after a usage error.
+ */
+static int open_adc_stream(const struct opts *o, struct iiofab_ctx **ctx,
+			   const struct iiofab_device **dev,
+			   struct iiofab_stream **stream)
 {
 	const char *chan_list[MAX_CHANNELS + 1];
-	struct capture c = { .o = o, .fd = -1 };
 	char *chan_copy = NULL;
+	int ret;
+
+	*ctx = NULL;
+	*stream = NULL;
+	if (o->channels) {
+		chan_copy = strdup(o->channels);
+		if (!chan_copy || split_channels(chan_copy, chan_list, MAX_CHANNELS + 1)) {
+			free(chan_copy);
+			return usage_error("bad --channels '%s'", o->channels);
+		}
+	}
+	if (connect_uri(o, o->args[0], ctx)) {
+		*ctx = NULL;
+		goto out_free_list;
+	}
+	*dev = find_device(*ctx, o->args[1]);
+	if (!*dev)
+		goto out_disconnect;
+	if (iiofab_device_get_kind(*dev) != IIOFAB_DEVICE_INPUT) {
+		fprintf(stderr, "iiofab: device %s is not an input (ADC) device\n",
+			iiofab_device_get_id(*dev));
+		goto out_disconnect;
+	}
+	for (unsigned int i = 0; o->channels && chan_list[i]; i++) {
+		if (!iiofab_device_find_channel(*dev, chan_list[i], false)) {
+			fprintf(stderr, "iiofab: device %s has no input channel '%s'\n",
+				iiofab_device_get_id(*dev), chan_list[i]);
+			goto out_disconnect;
+		}
+	}
+	ret = iiofab_stream_open(*ctx, *dev, o->channels ? chan_list : NULL,
+				 o->block_size, o->blocks, stream);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot open a stream on %s: %s\n",
+			iiofab_device_get_id(*dev), iiofab_strerror(ret));
+		goto out_disconnect;
+	}
+	free(chan_copy);
+	if (o->verbosity > 0)
+		fprintf(stderr, "iiofab: stream on %s: %u channels, %zu-byte scans, "
+			"%u blocks of %zu bytes, registration path %s\n",
+			iiofab_device_get_id(*dev),
+			iiofab_stream_get_channels_count(*stream),
+			iiofab_stream_get_scan_bytes(*stream), o->blocks,
+			o->block_size, iiofab_stream_get_reg_path(*stream));
+	return 0;
+
+out_disconnect:
+	iiofab_disconnect(*ctx);
+	*ctx = NULL;
+out_free_list:
+	free(chan_copy);
+	return 1;
+}
+
+/* The library's own counters, for -v. */
+static void print_stream_stats(const struct iiofab_stream *stream)
+{
+	struct iiofab_stream_stats st;
+
+	iiofab_stream_stats(stream, &st);
+	fprintf(stderr, "iiofab: %" PRIu64 " blocks delivered, %" PRIu64
+		" torn, %" PRIu64 " reclaimed before read, %" PRIu64
+		" skipped, %" PRIu64 " RELEASE messages\n", st.blocks,
+		st.torn_blocks, st.stale_blocks, st.skipped_blocks,
+		st.releases_sent);
+}
+
+static int run_capture(const struct opts *o)
+{
+	struct capture c = { .o = o, .fd = -1 };
 	const struct iiofab_device *dev;
 	struct iiofab_ctx *ctx;
 	double elapsed = 0;
@@ -1018,37 +1183,9 @@ static int run_capture(const struct opts *o)
 		return usage_error("%s", "capture needs -o FILE (or -o - for stdout)");
 	if (!o->samples == !(o->seconds > 0))
 		return usage_error("%s", "capture needs exactly one of --samples and --seconds");
-	if (o->channels) {
-		chan_copy = strdup(o->channels);
-		if (!chan_copy || split_channels(chan_copy, chan_list, MAX_CHANNELS + 1)) {
-			free(chan_copy);
-			return usage_error("bad --channels '%s'", o->channels);
-		}
-	}
-	if (connect_uri(o, o->args[0], &ctx))
-		goto out_free_list;
-	dev = find_device(ctx, o->args[1]);
-	if (!dev)
-		goto out_disconnect;
-	if (iiofab_device_get_kind(dev) != IIOFAB_DEVICE_INPUT) {
-		fprintf(stderr, "iiofab: device %s is not an input (ADC) device\n",
-			iiofab_device_get_id(dev));
-		goto out_disconnect;
-	}
-	for (unsigned int i = 0; o->channels && chan_list[i]; i++) {
-		if (!iiofab_device_find_channel(dev, chan_list[i], false)) {
-			fprintf(stderr, "iiofab: device %s has no input channel '%s'\n",
-				iiofab_device_get_id(dev), chan_list[i]);
-			goto out_disconnect;
-		}
-	}
-	ret = iiofab_stream_open(ctx, dev, o->channels ? chan_list : NULL,
-				 o->block_size, o->blocks, &c.stream);
-	if (ret) {
-		fprintf(stderr, "iiofab: cannot open a stream on %s: %s\n",
-			iiofab_device_get_id(dev), iiofab_strerror(ret));
-		goto out_disconnect;
-	}
+	ret = open_adc_stream(o, &ctx, &dev, &c.stream);
+	if (ret)
+		return ret;
 	if (o->verify_ramp && verifier_init(&c.v, c.stream)) {
 		fprintf(stderr, "iiofab: --verify-ramp: unsupported sample format\n");
 		goto out_close_stream;
@@ -1064,13 +1201,6 @@ static int run_capture(const struct opts *o)
 		}
 	}
 	c.progress = !o->no_progress && o->verbosity >= 0 && isatty(STDERR_FILENO);
-	if (o->verbosity > 0)
-		fprintf(stderr, "iiofab: stream on %s: %u channels, %zu-byte scans, "
-			"%u blocks of %zu bytes, registration path %s\n",
-			iiofab_device_get_id(dev),
-			iiofab_stream_get_channels_count(c.stream),
-			iiofab_stream_get_scan_bytes(c.stream), o->blocks,
-			o->block_size, iiofab_stream_get_reg_path(c.stream));
 	ret = iiofab_stream_start(c.stream);
 	if (ret) {
 		fprintf(stderr, "iiofab: cannot start the stream: %s\n",
@@ -1085,16 +1215,8 @@ static int run_capture(const struct opts *o)
 		show_progress(&c, true);
 	if (!ret)
 		status = 0;
-	if (o->verbosity > 0) {
-		struct iiofab_stream_stats st;
-
-		iiofab_stream_stats(c.stream, &st);
-		fprintf(stderr, "iiofab: %" PRIu64 " blocks delivered, %" PRIu64
-			" torn, %" PRIu64 " reclaimed before read, %" PRIu64
-			" skipped, %" PRIu64 " RELEASE messages\n", st.blocks,
-			st.torn_blocks, st.stale_blocks, st.skipped_blocks,
-			st.releases_sent);
-	}
+	if (o->verbosity > 0)
+		print_stream_stats(c.stream);
 out_close_file:
 	if (c.fd >= 0 && c.fd != STDOUT_FILENO && close(c.fd)) {
 		fprintf(stderr, "iiofab: cannot write %s: %s\n", o->output,
@@ -1103,7 +1225,6 @@ out_close_file:
 	}
 out_close_stream:
 	iiofab_stream_close(c.stream);
-out_disconnect:
 	iiofab_disconnect(ctx);
 	/* Reported last, after anything the teardown may have logged. */
 	if (c.t0 > 0) {
@@ -1119,8 +1240,164 @@ out_disconnect:
 			c.samples, c.bytes, elapsed,
 			elapsed > 0 ? c.bytes / elapsed / 1e6 : 0.0, c.lost);
 	}
-out_free_list:
-	free(chan_copy);
+	return status;
+}
+
+/* ---- bench --------------------------------------------------------------- */
+
+#define BENCH_DEFAULT_SECONDS 10
+
+struct bench {
+	const struct opts *o;
+	struct iiofab_stream *stream;
+	uint64_t window_ns;	/* the counted window with --seconds, else 0 */
+	uint64_t count_ns;	/* end of the warm-up: blocks landing from here
+				 * on are counted */
+	uint64_t stop_ns;	/* when the loop stopped */
+	bool started;
+	bool counting;
+	struct bench_lat lat;
+	struct bench_report r;
+};
+
+static int bench_count(struct bench *b, const struct iiofab_block *blk)
+{
+	b->r.blocks++;
+	b->r.bytes += blk->bytes;
+	b->r.samples += blk->samples;
+	b->r.lost_samples += blk->lost_samples;
+	/* The library posts a block's READ only after its READY. */
+	return bench_lat_add(&b->lat, blk->landed_ns - blk->ready_ns);
+}
+
+/* Takes and releases blocks until the counted window is over; 0 or a
+ * negative errno. */
+static int bench_loop(struct bench *b)
+{
+	const struct opts *o = b->o;
+	int ret;
+
+	for (;;) {
+		uint64_t now = now_ns();
+		double left_s = INFINITY;
+		struct iiofab_block *blk;
+		int wait_ms;
+
+		if (!b->counting && now >= b->count_ns) {
+			b->counting = true;
+			if (o->verbosity > 0)
+				fprintf(stderr, "iiofab: bench: warm-up over, counting\n");
+		}
+		/* Wake up at the end of the warm-up and of the window. */
+		if (!b->counting) {
+			left_s = (double)(b->count_ns - now) / 1e9;
+		} else if (o->samples ? b->r.samples >= o->samples :
+			   now >= b->count_ns + b->window_ns) {
+			b->stop_ns = now;
+			return 0;
+		} else if (!o->samples) {
+			left_s = (double)(b->count_ns + b->window_ns - now) / 1e9;
+		}
+		wait_ms = next_wait_ms(o, left_s);
+		ret = iiofab_stream_next(b->stream, wait_ms, &blk);
+		if ((ret == -ETIMEDOUT || ret == -EAGAIN) && wait_ms >= 0)
+			continue;	/* the loop head moves on */
+		if (ret) {
+			b->stop_ns = now_ns();
+			fprintf(stderr, "iiofab: bench stopped: %s\n",
+				iiofab_strerror(ret));
+			return ret;
+		}
+		if (blk->landed_ns >= b->count_ns)
+			ret = bench_count(b, blk);
+		iiofab_block_release(b->stream, blk);
+		if (ret) {
+			b->stop_ns = now_ns();
+			fprintf(stderr, "iiofab: bench: cannot keep the latencies: %s\n",
+				strerror(-ret));
+			return ret;
+		}
+	}
+}
+
+/* The figures on stdout (JSON or table) and, for the table, the summary
+ * line on stderr; 0, or -EIO when stdout could not be written. */
+static int bench_print(const struct bench *b)
+{
+	char text[4096];
+	int ret;
+
+	ret = b->o->json ? bench_format_json(&b->r, text, sizeof(text)) :
+	      bench_format_table(&b->r, text, sizeof(text));
+	if (ret >= 0)
+		fputs(text, stdout);
+	if (ret < 0 || fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "iiofab: cannot write the figures: %s\n",
+			strerror(ret < 0 ? -ret : errno));
+		return -EIO;
+	}
+	if (!b->o->json && bench_format_line(&b->r, text, sizeof(text)) >= 0)
+		fputs(text, stderr);
+	return 0;
+}
+
+static int run_bench(const struct opts *o)
+{
+	struct bench b = { .o = o };
+	const struct iiofab_device *dev;
+	struct iiofab_ctx *ctx;
+	char device[256], reg_path[32];
+	int ret, status = 1;
+
+	if (o->nargs != 2)
+		return usage_error("%s", "bench takes URI DEVICE");
+	if (o->samples && o->seconds > 0)
+		return usage_error("%s", "bench takes --samples or --seconds, not both");
+	if (!o->samples)
+		b.window_ns = (uint64_t)((o->seconds > 0 ? o->seconds :
+					  BENCH_DEFAULT_SECONDS) * 1e9);
+	ret = open_adc_stream(o, &ctx, &dev, &b.stream);
+	if (ret)
+		return ret;
+	/* The report outlives the context that owns these strings. */
+	snprintf(device, sizeof(device), "%s", iiofab_device_get_name(dev)[0] ?
+		 iiofab_device_get_name(dev) : iiofab_device_get_id(dev));
+	snprintf(reg_path, sizeof(reg_path), "%s",
+		 iiofab_stream_get_reg_path(b.stream));
+	b.r.device = device;
+	b.r.reg_path = reg_path;
+	b.r.block_size = iiofab_stream_get_block_size(b.stream);
+	b.r.block_count = iiofab_stream_get_block_count(b.stream);
+	b.r.channels = iiofab_stream_get_channels_count(b.stream);
+	/* Before START: blocks may land while it waits for its reply. */
+	b.count_ns = now_ns() + (uint64_t)(o->warmup * 1e9);
+	ret = iiofab_stream_start(b.stream);
+	if (ret) {
+		fprintf(stderr, "iiofab: cannot start the stream: %s\n",
+			iiofab_strerror(ret));
+		goto out_close_stream;
+	}
+	b.started = true;
+	ret = bench_loop(&b);
+	if (o->verbosity > 0) {
+		fprintf(stderr, "iiofab: bench: counting over\n");
+		print_stream_stats(b.stream);
+	}
+	if (b.stop_ns > b.count_ns)
+		b.r.seconds = (double)(b.stop_ns - b.count_ns) / 1e9;
+	bench_lat_summarize(&b.lat, &b.r.lat);
+	if (!ret && !b.r.blocks)
+		fprintf(stderr, "iiofab: bench: no block landed in the %.3f s "
+			"after the warm-up\n", b.r.seconds);
+	else if (!ret)
+		status = 0;
+out_close_stream:
+	iiofab_stream_close(b.stream);
+	iiofab_disconnect(ctx);
+	bench_lat_free(&b.lat);
+	/* Reported last, after anything the teardown may have logged. */
+	if (b.started && bench_print(&b))
+		status = 1;
 	return status;
 }
 
@@ -1539,6 +1816,9 @@ static int run(int argc, char **argv)
 		break;
 	case CMD_PLAY:
 		ret = run_play(&o);
+		break;
+	case CMD_BENCH:
+		ret = run_bench(&o);
 		break;
 	default:
 		ret = EXIT_USAGE;

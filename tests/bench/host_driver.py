@@ -6,15 +6,20 @@
 
 Reads WORKDIR/plan.json (written by tests/bench/run), measures at each block
 size, side by side: perftest's ib_read_bw/ib_write_bw (the link's ceiling),
-iiofab capture/play against iiofabd, and libiio's iio_readdev/iio_writedev
+iiofab bench/play against iiofabd, and libiio's iio_readdev/iio_writedev
 against iiod, with board CPU snapshots around every transfer. Results go to
 WORKDIR/results.json after every measurement, so a run cut short still
 leaves what it measured.
 
-Throughput of iiofab and libiio is measured here the same way for both:
-bytes delivered through a pipe to (ADC) or from (DAC) this process, from the
-moment the first block went through to the end of the transfer, so context
-creation and connection setup count for neither. perftest reports its own.
+Throughput of libiio and of iiofab play is measured here: bytes delivered
+through a pipe to (ADC) or from (DAC) this process, from the moment the
+first block went through to the end of the transfer, so context creation
+and connection setup count for neither. The iiofab ADC figures are
+`iiofab bench`'s own (it moves no data through a pipe): bytes of the blocks
+that landed after its warm-up, over that window, with each block's latency
+from READY to landed; the board CPU is taken over the same window, between
+the lines bench -v marks it with. Its whole-run CPU (*_whole) counts the
+warm-up's CPU but only the window's bytes. perftest reports its own.
 """
 
 import array
@@ -25,6 +30,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 AGENT_PORT = 7798
@@ -34,8 +40,9 @@ GIB = 1 << 30
 ADC = "iiofab-sim-adc"
 DAC = "iiofab-sim-dac"
 
-CAPTURED_RE = re.compile(r"captured (\d+) samples \((\d+) bytes\) in ([\d.]+) s, "
-                         r"([\d.]+) MB/s, (\d+) lost")
+# What iiofab bench -v prints on stderr at the edges of its counted window.
+BENCH_MARKS = ("iiofab: bench: warm-up over, counting",
+               "iiofab: bench: counting over")
 PLAYED_RE = re.compile(r"played (\d+) samples \((\d+) bytes\) in ([\d.]+) s, "
                        r"([\d.]+) MB/s, (\d+) underruns")
 
@@ -134,6 +141,61 @@ class Transfer:
         if self.capped:
             f["capped"] = True
         return f
+
+
+def bench_figures(text):
+    """The row figures of the JSON object `iiofab bench --json` printed."""
+    try:
+        doc = json.loads(text)
+        lat = doc["latency_us"]
+        f = {"bytes": doc["bytes"], "mb_s": doc["mb_s"],
+             "seconds": doc["seconds"], "lost_samples": doc["lost_samples"],
+             "blocks_received": doc["blocks_received"],
+             "blocks_per_s": doc["blocks_per_s"], "reg_path": doc["reg_path"],
+             "latency_n": lat["n"]}
+        for k in ("mean", "p50", "p99", "max"):
+            f["latency_%s_us" % k] = lat[k]
+    except (ValueError, TypeError, KeyError) as e:
+        raise BenchError("iiofab bench printed no figures (%s): %s" % (
+            e, tail(text, 2)))
+    if not f["blocks_received"] or not f["latency_n"]:
+        raise BenchError("iiofab bench counted no block")
+    return f
+
+
+def run_marked(argv, timeout, marks, snap=None):
+    """Runs argv to its end; calls snap as each of the stderr lines marks
+    appears. Returns (exit status, stdout, stderr, what snap returned)."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, errors="replace")
+    expired = []
+
+    def expire():
+        expired.append(True)
+        p.kill()
+
+    timer = threading.Timer(timeout, expire)
+    timer.start()
+    snaps, err = [], []
+    try:
+        # stdout is one short object at the end: it waits in its pipe.
+        for line in p.stderr:
+            err.append(line)
+            if snap and len(snaps) < len(marks) and \
+                    line.startswith(marks[len(snaps)]):
+                snaps.append(snap())
+        out = p.stdout.read()
+        rc = p.wait()
+    finally:
+        timer.cancel()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    if expired:
+        raise BenchError("%s: no end after %d s" % (argv[0], timeout))
+    return rc, out, "".join(err), snaps
 
 
 def finish(p, t, timeout):
@@ -438,28 +500,24 @@ class Driver:
 
     # iiofab ------------------------------------------------------------------
 
-    def iiofab_capture(self, size):
+    def iiofab_bench(self, size):
         p = self.plan
-        # Bounded by time rather than by samples: a capture the tool ends
-        # itself still reports how many samples the server reclaimed, one
-        # that is killed at the cap would not.
-        argv = [p["iiofab"], "capture", "--insecure", "--no-progress",
+        # Bounded by time, as the other tools are by max_seconds; the
+        # warm-up comes on top of it.
+        argv = [p["iiofab"], "bench", "--insecure", "--json", "-v",
                 "--timeout", str(p["iiofab_timeout_ms"]),
                 "rdma://" + self.addr, ADC, "--seconds", str(p["max_seconds"]),
-                "--block-size", str(size), "--blocks", str(p["blocks"]), "-o", "-"]
+                "--warmup", str(p.get("iiofab_warmup_s", 1)),
+                "--block-size", str(size), "--blocks", str(p["blocks"])]
 
         def run(snap):
-            t = sink(argv, p["transfer_timeout"], p["max_seconds"] + 60, snap)
-            m = None
-            for line in t.out.splitlines():
-                m = CAPTURED_RE.search(line) or m
-            if not t.capped and (t.rc != 0 or not m):
-                raise BenchError("iiofab capture exited %d: %s" % (
-                    t.rc, tail(t.out)))
-            f = t.figures("iiofab capture")
-            if m:
-                f["tool_mb_s"] = float(m.group(4))
-                f["lost_samples"] = int(m.group(5))
+            rc, out, err, snaps = run_marked(argv, p["transfer_timeout"],
+                                             BENCH_MARKS, snap)
+            if rc != 0:
+                raise BenchError("iiofab bench exited %d: %s" % (rc, tail(err)))
+            f = bench_figures(out)
+            if len(snaps) == 2:
+                f["steady"] = (snaps[0], snaps[1], f["bytes"])
             return f
 
         return self.measure("iiofab", "adc", size, "iiofabd", run)
@@ -574,9 +632,9 @@ class Driver:
         self.board = Board(self.addr, 60)
         self.board_info = self.board.must("info")
         self.results["board"] = self.board_info
-        capture_ok, capture_why = self.tool_supports("capture")
+        bench_ok, bench_why = self.tool_supports("bench")
         play_ok, play_why = self.tool_supports("play")
-        self.results["iiofab"] = {"capture": capture_ok, "play": play_ok}
+        self.results["iiofab"] = {"bench": bench_ok, "play": play_ok}
         if not play_ok:
             self.note("iiofab DAC push not measured: %s" % play_why)
         down = self.start_servers()
@@ -591,7 +649,7 @@ class Driver:
         for size in p["sizes"]:
             for rep in range(p.get("repeat", 1)):
                 self.rep = rep
-                self.one_round(size, down, capture_ok, capture_why, play_ok,
+                self.one_round(size, down, bench_ok, bench_why, play_ok,
                                play_why, dac_needed)
         for name in ("iiofabd", "iiod"):
             if name not in down:
@@ -605,15 +663,15 @@ class Driver:
         return 0 if all(r["status"] in ("ok", "unsupported")
                         for r in self.results["rows"]) else 1
 
-    def one_round(self, size, down, capture_ok, capture_why, play_ok,
+    def one_round(self, size, down, bench_ok, bench_why, play_ok,
                   play_why, dac_needed):
         self.perftest("ib_read_bw", size)
         if "iiofabd" in down:
             self.unreachable("iiofab", "adc", size, down["iiofabd"])
-        elif not capture_ok:
-            self.unsupported("iiofab", "adc", size, capture_why)
+        elif not bench_ok:
+            self.unsupported("iiofab", "adc", size, bench_why)
         else:
-            self.iiofab_capture(size)
+            self.iiofab_bench(size)
         if "iiod" in down:
             self.unreachable("iiod", "adc", size, down["iiod"])
         else:

@@ -19,6 +19,9 @@ MB = 1e6
 DIRECTIONS = (("adc", "ib_read_bw", "ADC capture (board -> host)"),
               ("dac", "ib_write_bw", "DAC push (host -> board)"))
 SERVER = {"iiofab": "iiofabd", "iiod": "iiod"}
+# Figures of iiofab bench that only iiofab ADC rows have.
+BENCH_FIGURES = ("blocks_per_s", "latency_n", "latency_mean_us",
+                 "latency_p50_us", "latency_p99_us", "latency_max_us")
 
 
 def ratio(a, b):
@@ -98,6 +101,9 @@ def summarize(results):
                         r["lost_samples"] + got)
                 if ok and tool == "iiofab" and "underruns" in r:
                     line[key]["underruns"] = r["underruns"]
+                if ok and tool == "iiofab" and direction == "adc":
+                    for k in BENCH_FIGURES:
+                        line[key][k] = r.get(k)
             fab, iiod, ceil = line["iiofab"], line["iiod"], line["ceiling"]
             line["ratios"] = {
                 "iiofab_vs_ceiling": ratio(fab["mb_s"], ceil["mb_s"]),
@@ -124,6 +130,13 @@ def cell(entry, key, digits=2):
     return "FAIL" if entry["status"] == "failed" else "-"
 
 
+def latency_cell(entry, key):
+    """A latency figure of an iiofab ADC entry; n/a where there is none."""
+    if entry.get(key) is not None:
+        return num(entry[key], 1)
+    return "FAIL" if entry["status"] == "failed" else "n/a"
+
+
 def rate_text(rate):
     if rate:
         return "simulator at %d samples/s" % rate
@@ -142,34 +155,44 @@ def markdown(results, summary):
     rep = plan.get("repeat", 1)
     out.append("Throughput in MB/s (10^6 bytes/s) of samples delivered to the "
                "application%s, from the first block to the last (connection "
-               "set-up excluded); CPU in seconds per GiB moved over that same "
+               "set-up excluded; iiofab ADC: `iiofab bench`'s own figure over "
+               "the blocks that landed after a %g s warm-up); CPU in seconds "
+               "per GiB moved over that same "
                "window (server process user+sys, all threads; whole board "
                "guest busy time from /proc/stat; perftest figures are its own, "
                "its two ends run at SCHED_IDLE because they poll; "
-               "bench.json also has whole-run figures with set-up). One lab "
-               "boot, board + "
-               "1 host, %s, %d MiB or %d s per point (iiofab capture: %d s), "
+               "bench.json also has whole-run figures with set-up). iiofab "
+               "latency in microseconds per block, from the host decoding its "
+               "READY to its RDMA READ completing, nearest-rank p50 and p99 "
+               "over the counted blocks. One lab boot, board + "
+               "1 host, %s, %d MiB or %d s per point (iiofab bench: %d s after "
+               "the warm-up), "
                "iiofab with %d blocks in flight, "
                "libiio with its default 4 kernel buffers.\n" % (
                    " (median of %d runs)" % rep if rep > 1 else "",
+                   plan.get("iiofab_warmup_s", 1),
                    rate_text(plan.get("sampling_frequency", 0)),
                    plan["bytes"] >> 20, plan.get("max_seconds", 0),
                    plan.get("max_seconds", 0), plan["blocks"]))
     for direction, ceiling, title in DIRECTIONS:
+        adc = direction == "adc"
         out.append("### %s\n" % title)
         out.append("| block | %s | iiofab | iiod | iiofab/%s | iiofab/iiod "
                    "| iiofabd CPU s/GiB | iiod CPU s/GiB | CPU iiofabd/iiod "
                    "| board busy s/GiB iiofab | board busy s/GiB iiod "
-                   "| board busy iiofab/iiod | %s |" % (
+                   "| board busy iiofab/iiod | %s |%s" % (
                        ceiling, ceiling,
-                       "iiofab lost" if direction == "adc" else "iiofab underruns"))
-        out.append("|" + "---:|" * 13)
+                       "iiofab lost" if adc else "iiofab underruns",
+                       " iiofab p50 us | iiofab p99 us |" if adc else ""))
+        out.append("|" + "---:|" * (15 if adc else 13))
         for line in summary[direction]:
             fab, iiod, ceil, rat = (line["iiofab"], line["iiod"], line["ceiling"],
                                     line["ratios"])
-            if direction == "adc":
+            if adc:
                 extra = ("-" if fab.get("lost_fraction") is None else
                          "%.1f%%" % (100 * fab["lost_fraction"]))
+                extra += " | %s | %s" % (latency_cell(fab, "latency_p50_us"),
+                                         latency_cell(fab, "latency_p99_us"))
             else:
                 extra = ("-" if fab.get("underruns") is None else
                          "%d" % fab["underruns"])
@@ -286,6 +309,8 @@ def check(results, summary):
                         problems.append("iiofab DAC %s: %s" % (size, e["status"]))
                     continue
                 wanted = ["mb_s", "bytes"]
+                if direction == "adc" and e["tool"] == "iiofab":
+                    wanted += ["latency_p50_us", "latency_p99_us"]
                 if "server" in e:
                     # perftest's server polls: the board's busy time during
                     # its run says little, so only iiofab's and iiod's count.
@@ -325,7 +350,13 @@ def build(results_path, outdir, command=None):
                   "board_busy_s_per_gib": "board guest non-idle CPU seconds "
                   "(/proc/stat) per 2^30 bytes moved, same window",
                   "*_whole_per_gib": "the same over the whole run, connection "
-                  "set-up included"},
+                  "set-up included",
+                  "latency_*_us": "iiofab ADC: microseconds per block from the "
+                  "host decoding its READY to its RDMA READ completing "
+                  "(iiofab bench), nearest-rank percentiles over the blocks "
+                  "counted after the warm-up",
+                  "blocks_per_s": "iiofab ADC: blocks counted per second, same "
+                  "window as mb_s"},
         "plan": results["plan"],
         "iiofab_features": results.get("iiofab"),
         "board": results.get("board"),

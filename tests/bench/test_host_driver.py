@@ -1,9 +1,20 @@
 # SPDX-License-Identifier: MIT
-"""unit.bench_report (cont.): the host driver's pipe meters, natively."""
+"""unit.bench_report (cont.): the host driver's pipe meters and its reading
+of iiofab bench, natively."""
 
 import unittest
 
 import host_driver
+
+# What `iiofab bench --json` prints (tests/unit/test_bench_stats.c checks
+# that the tool prints this very text for these figures).
+BENCH_JSON = (
+    '{"device":"iiofab-sim-adc","block_size":1048576,"blocks":8,'
+    '"channels":4,"reg_path":"dmabuf","seconds":2.000,'
+    '"bytes":4194304,"samples":524288,"blocks_received":4,'
+    '"mb_s":2.097,"blocks_per_s":2.000,"lost_samples":100,'
+    '"latency_us":{"n":4,"mean":2500.000,"p50":2000.000,'
+    '"p99":4000.000,"max":4000.000}}\n')
 
 
 class MeterTest(unittest.TestCase):
@@ -50,6 +61,51 @@ class MeterTest(unittest.TestCase):
         t = host_driver.sink(["true"], 30, 60)
         with self.assertRaises(host_driver.BenchError):
             t.figures("true")
+
+    def test_bench_figures_read_the_json(self):
+        f = host_driver.bench_figures(BENCH_JSON)
+        self.assertEqual(f, {
+            "bytes": 4194304, "mb_s": 2.097, "seconds": 2.0,
+            "lost_samples": 100, "blocks_received": 4, "blocks_per_s": 2.0,
+            "reg_path": "dmabuf", "latency_n": 4, "latency_mean_us": 2500.0,
+            "latency_p50_us": 2000.0, "latency_p99_us": 4000.0,
+            "latency_max_us": 4000.0})
+
+    def test_bench_without_blocks_is_an_error(self):
+        text = BENCH_JSON.replace('"blocks_received":4', '"blocks_received":0')
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.bench_figures(text)
+        text = BENCH_JSON.replace('"n":4', '"n":0')
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.bench_figures(text)
+
+    def test_bench_output_that_is_not_the_json_is_an_error(self):
+        for text in ("", "bench: 4 blocks", BENCH_JSON[:-20],
+                     BENCH_JSON.replace('"p99"', '"p98"')):
+            with self.assertRaises(host_driver.BenchError):
+                host_driver.bench_figures(text)
+
+    def test_run_marked_snapshots_at_the_marks(self):
+        calls = []
+        script = ("echo other >&2; echo '%s' >&2; sleep 0.2; "
+                  "echo 'iiofab: warning: x' >&2; echo '%s' >&2; echo '{}'" %
+                  host_driver.BENCH_MARKS)
+        rc, out, err, snaps = host_driver.run_marked(
+            ["sh", "-c", script], 30, host_driver.BENCH_MARKS,
+            lambda: calls.append(1) or len(calls))
+        self.assertEqual((rc, out, snaps), (0, "{}\n", [1, 2]))
+        self.assertEqual(err.splitlines()[0], "other")
+
+    def test_run_marked_in_order_only(self):
+        script = "echo '%s' >&2; echo '%s' >&2; exit 3" % (
+            host_driver.BENCH_MARKS[1], host_driver.BENCH_MARKS[0])
+        rc, _, _, snaps = host_driver.run_marked(
+            ["sh", "-c", script], 30, host_driver.BENCH_MARKS, lambda: 1)
+        self.assertEqual((rc, snaps), (3, [1]))
+
+    def test_run_marked_ends_a_tool_that_hangs(self):
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.run_marked(["sleep", "30"], 0.5, host_driver.BENCH_MARKS)
 
     def test_ramp_is_the_simulator_pattern(self):
         data = host_driver.ramp(8 * 5000, 8)

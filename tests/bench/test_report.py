@@ -11,6 +11,10 @@ import unittest
 import report
 
 SIZES = [65536, 1048576]
+# What host_driver.bench_figures() adds to an iiofab ADC row.
+LATENCY = {"blocks_per_s": 28.6, "latency_n": 400, "latency_mean_us": 1500.0,
+           "latency_p50_us": 1400.0, "latency_p99_us": 3200.5,
+           "latency_max_us": 4000.0}
 
 
 def t_row(tool, direction, size, mb_s=10.0, server=True, **extra):
@@ -26,7 +30,8 @@ def t_results(play=True):
     rows = []
     for size in SIZES:
         rows.append(t_row("ib_read_bw", "adc", size, 40.0, server=False))
-        rows.append(t_row("iiofab", "adc", size, 30.0, lost_samples=1000))
+        rows.append(t_row("iiofab", "adc", size, 30.0, lost_samples=1000,
+                          **LATENCY))
         rows.append(t_row("iiod", "adc", size, 15.0))
         rows.append(t_row("ib_write_bw", "dac", size, 35.0, server=False))
         if play:
@@ -68,6 +73,33 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| 64 KiB | 40.00 | 30.00 | 15.00 | 0.75 | 2.00 | 5.000 "
                       "| 5.000 | 1.000 | 50.00 | 50.00 | 1.000 |", md)
 
+    def test_iiofab_latency_in_the_adc_table_and_json(self):
+        md, summary, _ = self.build(t_results())
+        adc, dac = md.split("### DAC")
+        self.assertIn("| iiofab lost | iiofab p50 us | iiofab p99 us |", adc)
+        self.assertIn("| 1.000 | 0.1% | 1400.0 | 3200.5 |", adc)
+        self.assertNotIn("p50", dac)
+        self.assertIn("| 1.000 | 3 |\n", dac)
+        for name in ("ceiling", "iiod"):
+            self.assertNotIn("latency_p50_us", summary["adc"][0][name])
+        self.assertNotIn("latency_p50_us", summary["dac"][0]["iiofab"])
+        with open(os.path.join(self.dir, "out", "bench.json")) as f:
+            fab = json.load(f)["adc"][1]["iiofab"]
+        for k, v in LATENCY.items():
+            self.assertEqual(fab[k], v)
+
+    def test_iiofab_adc_without_latency_fails(self):
+        res = t_results()
+        for k in LATENCY:
+            del res["rows"][1][k]
+        md, summary, res = self.build(res)
+        problems = report.check(res, summary)
+        self.assertTrue(any("iiofab ADC 64 KiB: latency_p50_us is missing" in p
+                            for p in problems), problems)
+        self.assertTrue(any("iiofab ADC 64 KiB: latency_p99_us is missing" in p
+                            for p in problems), problems)
+        self.assertIn("| 1.000 | 0.1% | n/a | n/a |", md)
+
     def test_missing_figure_fails(self):
         res = t_results()
         del res["rows"][2]["server_cpu_s_per_gib"]
@@ -95,6 +127,7 @@ class ReportTest(unittest.TestCase):
         md, summary, res = self.build(res)
         self.assertTrue(report.check(res, summary))
         self.assertIn("| 64 KiB | 40.00 | FAIL |", md)
+        self.assertIn("| - | FAIL | FAIL |", md)
         self.assertIn("iiofab 64 KiB: Connection timed out", md)
 
     def test_absent_row_fails(self):

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""unit.bench_stats_json: the JSON `iiofab bench --json` prints parses as
+JSON and has exactly the documented keys (host_driver.py reads them).
+
+  check_bench_json.py T_BENCH_STATS
+"""
+
+import json
+import subprocess
+import sys
+
+KEYS = ["device", "block_size", "blocks", "channels", "reg_path", "seconds",
+        "bytes", "samples", "blocks_received", "mb_s", "blocks_per_s",
+        "lost_samples", "latency_us"]
+LATENCY_KEYS = ["n", "mean", "p50", "p99", "max"]
+
+
+def check(doc):
+    problems = []
+    if list(doc) != KEYS:
+        problems.append("keys %s, want %s" % (list(doc), KEYS))
+    lat = doc.get("latency_us", {})
+    if list(lat) != LATENCY_KEYS:
+        problems.append("latency_us keys %s, want %s" % (list(lat), LATENCY_KEYS))
+    for k in LATENCY_KEYS[1:]:
+        v = lat.get(k)
+        if (v is None) != (lat.get("n") == 0):
+            problems.append("latency_us.%s is %r with n %r" % (k, v, lat.get("n")))
+    return problems
+
+
+def main(argv):
+    out = subprocess.run([argv[1], "--print-json"], stdout=subprocess.PIPE,
+                         check=True, text=True).stdout
+    lines = out.splitlines()
+    problems = [] if len(lines) == 2 else ["%d lines, want 2" % len(lines)]
+    for line in lines:
+        try:
+            problems += check(json.loads(line))
+        except ValueError as e:
+            problems.append("not JSON (%s): %s" % (e, line))
+    for p in problems:
+        print("FAIL: %s" % p)
+    if not problems:
+        print("PASS: %d JSON objects with the documented keys" % len(lines))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
