@@ -89,7 +89,9 @@ struct iiofab_sim_conv {
 	bool locked;
 	bool scan_bad;
 	size_t xfer_off;
-	s16 *sine;
+	__le16 *period;		/* one period of the pattern, interleaved */
+	u32 period_scans;
+	size_t period_vals;
 };
 
 struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,

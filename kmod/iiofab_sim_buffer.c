@@ -64,38 +64,57 @@ static void iiofab_sim_count(u64 *counter, u64 add)
 	WRITE_ONCE(*counter, *counter + add);
 }
 
+/*
+ * Both patterns repeat: the ramp every 65536 scans (16-bit samples wrap),
+ * the sine every IIOFAB_SIM_SINE_PERIOD scans. One period of the enabled
+ * channels' interleaved samples is computed at enable, so the engine only
+ * copies (ADC) or compares (DAC) runs of it: on an emulated board the
+ * sample-by-sample loop cost more CPU than the transport it feeds.
+ */
+#define IIOFAB_SIM_RAMP_PERIOD	65536
+
+/* Position of the next value in the period table. */
+static size_t iiofab_sim_table_at(const struct iiofab_sim_conv *conv)
+{
+	u32 rem;
+
+	div_u64_rem(conv->n, conv->period_scans, &rem);
+	return (size_t)rem * conv->nchans + conv->pos;
+}
+
+/* Moves the position on by @vals values, all of them good. */
+static u64 iiofab_sim_advance(struct iiofab_sim_conv *conv, size_t vals)
+{
+	size_t done = (conv->pos + vals) / conv->nchans;
+
+	conv->pos = (conv->pos + vals) % conv->nchans;
+	conv->n += done;
+	return done;
+}
+
 /* ADC: writes the next @bytes of the interleaved pattern to @dst. */
 static void iiofab_sim_produce(struct iiofab_sim_conv *conv, void *dst,
 			       size_t bytes)
 {
+	size_t nvals = bytes / sizeof(__le16), total = conv->period_vals;
 	__le16 *p = dst;
-	size_t nvals = bytes / sizeof(*p);
 
-	while (nvals--) {
-		unsigned int c = conv->chans[conv->pos];
-		u16 v;
+	while (nvals) {
+		size_t at = iiofab_sim_table_at(conv);
+		size_t run = min(nvals, total - at);
 
-		if (conv->sine)
-			v = conv->sine[(conv->n + c * (IIOFAB_SIM_SINE_PERIOD / 8)) %
-				       IIOFAB_SIM_SINE_PERIOD];
-		else
-			v = conv->n + 4096 * c;
-		*p++ = cpu_to_le16(v);
-		if (++conv->pos == conv->nchans) {
-			conv->pos = 0;
-			conv->n++;
-		}
+		memcpy(p, conv->period + at, run * sizeof(*p));
+		p += run;
+		nvals -= run;
+		iiofab_sim_advance(conv, run);
 	}
 }
 
-/* DAC: checks @bytes of consumed data against the ramp. */
-static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
-			       size_t bytes)
+/* DAC: checks @nvals values one by one (a run with a mismatch, or the lock). */
+static void iiofab_sim_check_values(struct iiofab_sim_conv *conv,
+				    const __le16 *p, size_t nvals,
+				    u64 *scans, u64 *bad)
 {
-	const __le16 *p = src;
-	size_t nvals = bytes / sizeof(*p);
-	u64 scans = 0, bad = 0;
-
 	while (nvals--) {
 		unsigned int c = conv->chans[conv->pos];
 		u16 v = le16_to_cpu(*p++);
@@ -110,10 +129,43 @@ static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
 		if (++conv->pos == conv->nchans) {
 			conv->pos = 0;
 			conv->n++;
-			scans++;
-			bad += conv->scan_bad;
+			(*scans)++;
+			*bad += conv->scan_bad;
 			conv->scan_bad = false;
 		}
+	}
+}
+
+/* DAC: checks @bytes of consumed data against the ramp. */
+static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
+			       size_t bytes)
+{
+	size_t nvals = bytes / sizeof(__le16), total = conv->period_vals;
+	const __le16 *p = src;
+	u64 scans = 0, bad = 0;
+
+	if (nvals && !conv->locked) {
+		iiofab_sim_check_values(conv, p++, 1, &scans, &bad);
+		nvals--;
+	}
+	while (nvals) {
+		size_t at = iiofab_sim_table_at(conv);
+		size_t run = min(nvals, total - at);
+
+		if (!memcmp(p, conv->period + at, run * sizeof(*p))) {
+			u64 done = iiofab_sim_advance(conv, run);
+
+			if (done) {
+				/* The scan that was open when the run began. */
+				bad += conv->scan_bad;
+				conv->scan_bad = false;
+				scans += done;
+			}
+		} else {
+			iiofab_sim_check_values(conv, p, run, &scans, &bad);
+		}
+		p += run;
+		nvals -= run;
 	}
 	iiofab_sim_count(&conv->samples_consumed, scans);
 	if (bad)
@@ -362,20 +414,41 @@ static void iiofab_sim_queue_flush(struct iiofab_sim_conv *conv, int err)
 	conv->xfer_off = 0;
 }
 
-static s16 *iiofab_sim_sine_alloc(void)
+/* One period of the pattern for the enabled channels (see above). */
+static int iiofab_sim_period_alloc(struct iiofab_sim_conv *conv)
 {
-	s16 *table;
-	unsigned int i;
+	bool sine = !iiofab_sim_conv_is_output(conv) &&
+		    conv->pattern == IIOFAB_SIM_PATTERN_SINE;
+	u32 scans = sine ? IIOFAB_SIM_SINE_PERIOD : IIOFAB_SIM_RAMP_PERIOD;
+	__le16 *t;
+	u32 n;
 
-	table = kmalloc_array(IIOFAB_SIM_SINE_PERIOD, sizeof(*table), GFP_KERNEL);
-	if (!table)
-		return NULL;
-	for (i = 0; i < IIOFAB_SIM_SINE_PERIOD; i++) {
-		s64 s = fixp_sin32_rad(i, IIOFAB_SIM_SINE_PERIOD);
+	t = kvmalloc_array((size_t)scans * conv->nchans, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	for (n = 0; n < scans; n++) {
+		unsigned int i;
 
-		table[i] = div_s64(s * IIOFAB_SIM_SINE_AMPLITUDE, S32_MAX);
+		for (i = 0; i < conv->nchans; i++) {
+			unsigned int c = conv->chans[i];
+			u16 v;
+
+			if (sine) {
+				u32 at = (n + c * (IIOFAB_SIM_SINE_PERIOD / 8)) %
+					 IIOFAB_SIM_SINE_PERIOD;
+				s64 x = fixp_sin32_rad(at, IIOFAB_SIM_SINE_PERIOD);
+
+				v = (u16)(s16)div_s64(x * IIOFAB_SIM_SINE_AMPLITUDE, S32_MAX);
+			} else {
+				v = (u16)(n + 4096 * c);
+			}
+			t[(size_t)n * conv->nchans + i] = cpu_to_le16(v);
+		}
 	}
-	return table;
+	conv->period = t;
+	conv->period_scans = scans;
+	conv->period_vals = (size_t)scans * conv->nchans;
+	return 0;
 }
 
 static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
@@ -406,26 +479,22 @@ static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_de
 	WRITE_ONCE(conv->samples_consumed, 0);
 	WRITE_ONCE(conv->pattern_errors, 0);
 
-	conv->sine = NULL;
-	if (!iiofab_sim_conv_is_output(conv) &&
-	    conv->pattern == IIOFAB_SIM_PATTERN_SINE) {
-		conv->sine = iiofab_sim_sine_alloc();
-		if (!conv->sine)
-			return -ENOMEM;
-	}
+	ret = iiofab_sim_period_alloc(conv);
+	if (ret)
+		return ret;
 
 	conv->engine = kthread_run(iiofab_sim_engine, conv, "iiofab-sim/%s",
 				   dev_name(&indio_dev->dev));
 	if (IS_ERR(conv->engine)) {
 		ret = PTR_ERR(conv->engine);
 		conv->engine = NULL;
-		goto out_free_sine;
+		goto out_free_period;
 	}
 	return 0;
 
-out_free_sine:
-	kfree(conv->sine);
-	conv->sine = NULL;
+out_free_period:
+	kvfree(conv->period);
+	conv->period = NULL;
 	return ret;
 }
 
@@ -439,8 +508,8 @@ static int iiofab_sim_disable(struct iio_buffer *buffer, struct iio_dev *indio_d
 	}
 	/* Nothing may wait forever on a block the converter will never move. */
 	iiofab_sim_queue_flush(conv, -EINTR);
-	kfree(conv->sine);
-	conv->sine = NULL;
+	kvfree(conv->period);
+	conv->period = NULL;
 	return 0;
 }
 

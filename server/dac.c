@@ -24,7 +24,7 @@
 
 static bool read_underruns(struct srv_stream *st, uint64_t *val)
 {
-	return srv_stream_read_counter(st, "underruns", val);
+	return srv_stream_read_counter(st, val);
 }
 
 /*

@@ -409,3 +409,29 @@ int srv_iio_buffer_enable(const struct iio_device *dev, bool on)
 
 	return err < 0 ? err : 0;
 }
+
+int srv_iio_counter_open(const struct iio_device *dev, const char *attr)
+{
+	char path[256];
+	int fd;
+
+	if (!iio_device_find_attr(dev, attr))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/sys/bus/iio/devices/%s/%s",
+		 iio_device_get_id(dev), attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int srv_iio_counter_read(int fd, uint64_t *val)
+{
+	char buf[32];
+	char *end;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0)
+		return n < 0 ? -errno : -ENODATA;
+	buf[n] = '\0';
+	*val = strtoull(buf, &end, 10);
+	return end != buf ? 0 : -EINVAL;
+}

@@ -190,6 +190,7 @@ struct srv_stream {
 	bool output;			/* DAC */
 	uint8_t mode;
 	int buf_fd;
+	int counter_fd;			/* sysfs overruns/underruns, or -errno */
 	struct srv_arena *arena;
 	struct srv_scan scan;
 	uint32_t block_size;
@@ -247,8 +248,8 @@ void srv_stream_submit(struct srv_client *cl, uint32_t req_id,
 		       const struct iiofab_msg_submit *m);
 struct srv_sub *srv_sub_find(struct srv_client *cl, uint32_t stream_id);
 void srv_stream_event(struct srv_stream *st, uint32_t event, uint64_t value);
-/* A device attribute holding a count ("overruns"); false when there is none. */
-bool srv_stream_read_counter(struct srv_stream *st, const char *attr, uint64_t *val);
+/* The stream's drop counter (ADC overruns, DAC underruns); false when none. */
+bool srv_stream_read_counter(struct srv_stream *st, uint64_t *val);
 
 /* dac.c: output streams, driven from stream.c by direction. */
 void srv_dac_block_done(struct srv_watch *w, int res);

@@ -96,6 +96,14 @@ int srv_iio_scan_enable(const struct iio_device *dev, bool output,
 			const struct srv_scan *scan);
 void srv_iio_scan_disable(const struct iio_device *dev, bool output);
 
+/*
+ * A device attribute holding a count (overruns, underruns), read on every
+ * block: one open sysfs file re-read with pread, instead of libiio's
+ * open-read-close per read. -ENOENT when the device has no such attribute.
+ */
+int srv_iio_counter_open(const struct iio_device *dev, const char *attr);
+int srv_iio_counter_read(int fd, uint64_t *val);
+
 /* A DMABUF-capable buffer fd for buffer 0 of dev (IIO_BUFFER_GET_FD_IOCTL). */
 int srv_iio_buffer_open(const struct iio_device *dev);
 int srv_iio_buffer_set_length(const struct iio_device *dev, unsigned long scans);

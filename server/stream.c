@@ -47,22 +47,18 @@ void srv_stream_event(struct srv_stream *st, uint32_t event, uint64_t value)
 
 static void block_done(struct srv_watch *w, int res);
 
-bool srv_stream_read_counter(struct srv_stream *st, const char *attr, uint64_t *val)
+/*
+ * The converter's count of scans it had to drop (ADC) or had no data for
+ * (DAC), where the driver has one.
+ */
+bool srv_stream_read_counter(struct srv_stream *st, uint64_t *val)
 {
-	char buf[64];
-	char *end;
-
-	if (srv_iio_attr_read(st->dev, SRV_IIO_SCOPE_DEVICE, NULL, false, attr,
-			      buf, sizeof(buf)) <= 0)
-		return false;
-	*val = strtoull(buf, &end, 10);
-	return end != buf;
+	return st->counter_fd >= 0 && srv_iio_counter_read(st->counter_fd, val) == 0;
 }
 
-/* The converter's count of scans it had to drop, where the driver has one. */
 static bool read_overruns(struct srv_stream *st, uint64_t *val)
 {
-	return srv_stream_read_counter(st, "overruns", val);
+	return srv_stream_read_counter(st, val);
 }
 
 static bool fd_idle(int fd)
@@ -447,6 +443,8 @@ static void stream_destroy(struct srv_stream *st)
 	/* Detach is safe with blocks still queued: the driver waits for fences. */
 	srv_arena_destroy(st->arena);
 	close(st->buf_fd);
+	if (st->counter_fd >= 0)
+		close(st->counter_fd);
 	srv_iio_scan_disable(st->dev, st->output);
 	munmap(st->gen, st->gen_len);
 	srv->stats.streams_now--;
@@ -588,6 +586,7 @@ static int stream_create(struct srv *srv, const struct iio_device *dev,
 	st->count = count;
 	st->spare = count >= 4 ? 2 : 1;
 	st->last_enq = -1;
+	st->counter_fd = srv_iio_counter_open(dev, output ? "underruns" : "overruns");
 
 	st->buf_fd = srv_iio_buffer_open(dev);
 	if (st->buf_fd < 0) {
@@ -651,6 +650,8 @@ out_disable_scan:
 out_close_buf:
 	close(st->buf_fd);
 out_free:
+	if (st->counter_fd >= 0)
+		close(st->counter_fd);
 	free(st);
 	return err;
 }

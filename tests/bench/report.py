@@ -140,13 +140,13 @@ def latency_cell(entry, key):
 def rate_text(rate):
     if rate:
         return "simulator at %d samples/s" % rate
-    # Unthrottled, the converter refills DMABUFs as fast as the board can
-    # compute the ramp, and the server reclaims what the reader has not taken:
-    # that work shows in the board's busy time of the iiofab rows.
-    return ("simulator unthrottled (sampling_frequency 0: with DMABUFs it "
-            "overruns whatever the reader does not take, 'iiofab lost' is the "
-            "share of samples reclaimed unread, and computing them counts in "
-            "the board's busy time)")
+    # Unthrottled, the converter fills blocks as fast as they come back and
+    # never drops a scan, so iiofabd does not reclaim: 'iiofab lost' stays 0
+    # unless the stream saw a real drop.
+    return ("simulator unthrottled (sampling_frequency 0: it fills each block "
+            "as soon as it is queued and waits otherwise, so the transfer, not "
+            "the converter, sets the pace; 'iiofab lost' is the share of "
+            "samples reclaimed unread, 0 unless the converter dropped scans)")
 
 
 def markdown(results, summary):
