@@ -167,7 +167,8 @@ def markdown(results, summary):
                "over the counted blocks. One lab boot, board + "
                "1 host, %s, %d MiB or %d s per point (iiofab bench: %d s after "
                "the warm-up), "
-               "iiofab with %d blocks in flight, "
+               "iiofab with %d blocks in flight (at least 2 MiB: more for "
+               "small blocks), "
                "libiio with its default 4 kernel buffers.\n" % (
                    " (median of %d runs)" % rep if rep > 1 else "",
                    plan.get("iiofab_warmup_s", 1),
