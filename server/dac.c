@@ -247,6 +247,14 @@ void srv_stream_submit(struct srv_client *cl, uint32_t req_id,
 		cl->srv->stats.dac_submits_refused++;
 		return;
 	}
+	/* Blocks granted before a STOP stay the client's until START. */
+	if (!st->started) {
+		srv_client_send_error(cl, req_id, -EINVAL,
+				      "stream %u is stopped: START it before submitting",
+				      st->id);
+		cl->srv->stats.dac_submits_refused++;
+		return;
+	}
 	for (unsigned int i = 0; i < m->count; i++)
 		if (dac_enqueue(st, &st->blocks[m->entries[i].block], &m->entries[i]) < 0)
 			return;

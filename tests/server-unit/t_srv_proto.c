@@ -525,6 +525,8 @@ static void t_dac(struct t_env *e, struct t_conn *c)
 	memset(c->granted, 0, sizeof(c->granted));
 	c->n_granted = 0;
 	t_expect(e, c, IIOFAB_MSG_STOP, &m, IIOFAB_WIRE_STATUS_OK, "STOP with 2 blocks queued");
+	t_submit1(e, c, sid, 2, 65536, IIOFAB_WIRE_STATUS_INVALID_ARGUMENT,
+		  "SUBMIT a granted block while stopped");
 	t_expect(e, c, IIOFAB_MSG_START, &m, IIOFAB_WIRE_STATUS_OK, "START again");
 	/* The flushed fences may land after the OK: give them a moment. */
 	for (int i = 0; i < 50 && c->n_granted < 2; i++)
