@@ -102,8 +102,49 @@ int srv_client_send_post(struct srv_client *cl, unsigned int slot, int len)
 		srv_client_kill(cl, "post send failed");
 		return err;
 	}
-	cl->posted_send++;
+	clock_gettime(CLOCK_MONOTONIC, &cl->last_send);
+	if (!cl->posted_send++)
+		cl->first_unacked = cl->last_send;
 	return 0;
+}
+
+static int64_t ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+void srv_client_keepalive(struct srv_client *cl, const struct timespec *now)
+{
+	struct iiofab_msg_stream_event m = { .event = IIOFAB_WIRE_EVENT_KEEPALIVE };
+	const struct timespec *since = &cl->first_unacked;
+	unsigned int slot;
+	void *buf;
+
+	if (cl->dying || !cl->subs)
+		return;
+	/*
+	 * A send still in flight is already the probe. Its retries should
+	 * fail it, but soft-RoCE never times out a send whose ACK does not
+	 * come, so unacknowledged sends also have a deadline of their own.
+	 */
+	if (cl->posted_send) {
+		if (ms_between(since, &cl->last_ack) > 0)
+			since = &cl->last_ack;
+		if (ms_between(since, now) >= SRV_PEER_DEAD_MS)
+			srv_client_kill(cl, "no acknowledgement from the host for "
+					SRV_STR(SRV_PEER_DEAD_MS) " ms");
+		return;
+	}
+	if (ms_between(&cl->last_send, now) < SRV_KEEPALIVE_MS)
+		return;
+	buf = srv_client_send_slot(cl, &slot);
+	if (!buf)
+		return;	/* sends in flight will tell */
+	m.stream_id = cl->subs->st->id;
+	srv_dbg(&cl->srv->log, "client %llu: keepalive after %lld ms without a message",
+		(unsigned long long)cl->cid, (long long)ms_between(&cl->last_send, now));
+	(void)srv_client_send_post(cl, slot,
+				   iiofab_wire_encode_stream_event(buf, SRV_CTRL_SIZE, 0, &m));
 }
 
 void srv_client_send_error(struct srv_client *cl, uint32_t req_id, int err,
@@ -624,6 +665,7 @@ static void handle_wc(struct srv_client *cl, const struct ibv_wc *wc)
 				srv_client_kill(cl, ibv_wc_status_str(wc->status));
 			return;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &cl->last_ack);
 		if (cl->close_after_send && !cl->posted_send) {
 			srv_client_kill(cl, "fatal error reported to the client");
 			return;
@@ -782,6 +824,17 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id, const void *param)
 					    (unsigned int)da.max_qp_init_rd_atom);
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
+	/*
+	 * soft-RoCE leaves the passive side without an ack timeout, and a send
+	 * to a host that vanished then waits for its ACK forever. 2^18 x
+	 * 4.096 us (1.07 s) per try and 7 retries fail it within about 9 s,
+	 * yet survive the stalls of an emulated guest.
+	 */
+	step = "rdma_set_option (ack timeout)";
+	err = srv_from_cm(rdma_set_option(id, RDMA_OPTION_ID, RDMA_OPTION_ID_ACK_TIMEOUT,
+					  &(uint8_t){ SRV_ACK_TIMEOUT }, sizeof(uint8_t)));
+	if (err)
+		goto out_free_watch;
 	step = "rdma_accept";
 	err = srv_from_cm(rdma_accept(id, &cp));
 	if (err)

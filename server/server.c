@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
 #include "srv.h"
@@ -27,11 +28,12 @@ void srv_timer_update(struct srv *srv)
 	bool want = false;
 
 	for (struct srv_client *cl = srv->clients; cl; cl = cl->next)
-		if (cl->state != SRV_CL_READY && !cl->dying)
+		if ((cl->state != SRV_CL_READY || cl->subs) && !cl->dying)
 			want = true;
 	if (want == srv->timer_on)
 		return;
-	/* Only half-open handshakes need a clock; an idle server sleeps. */
+	/* Only half-open handshakes and streams (keepalive) need a clock; a
+	 * server without either sleeps. */
 	if (want) {
 		its.it_value.tv_sec = 1;
 		its.it_interval.tv_sec = 1;
@@ -49,8 +51,10 @@ static void on_timer(struct srv_watch *w, int res)
 	while (read(srv->timerfd, &ticks, sizeof(ticks)) > 0)
 		;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (struct srv_client *cl = srv->clients; cl; cl = cl->next)
+	for (struct srv_client *cl = srv->clients; cl; cl = cl->next) {
 		srv_client_check_deadline(cl, &now);
+		srv_client_keepalive(cl, &now);
+	}
 	(void)srv_watch_arm(srv->loop, w);
 }
 
@@ -95,9 +99,16 @@ static void on_cm_event(struct srv *srv, struct rdma_cm_event *ev)
 	if (!cl)
 		return;
 	switch (type) {
-	case RDMA_CM_EVENT_ESTABLISHED:
+	case RDMA_CM_EVENT_ESTABLISHED: {
+		struct ibv_qp_attr qa;
+		struct ibv_qp_init_attr qi;
+
 		cl->established = true;
+		if (!ibv_query_qp(cl->qp, &qa, IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT, &qi))
+			srv_dbg(&srv->log, "client %llu: QP ack timeout %u, retry count %u",
+				(unsigned long long)cl->cid, qa.timeout, qa.retry_cnt);
 		break;
+	}
 	case RDMA_CM_EVENT_DISCONNECTED:
 		srv_client_kill(cl, "disconnected by the peer");
 		break;

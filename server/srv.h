@@ -44,6 +44,17 @@ struct srv_stream;
 #define SRV_N_RECV	128
 #define SRV_N_SEND	64
 #define SRV_HANDSHAKE_MS 30000	/* generous: a client under valgrind on an emulated host is slow */
+/*
+ * A client with a stream and nothing sent to it for this long gets a
+ * KEEPALIVE event: RC retries then notice a host that vanished without a
+ * disconnect (power loss, cable), which would otherwise keep a cyclic DAC
+ * waveform playing and the device locked forever.
+ */
+#define SRV_KEEPALIVE_MS 3000
+#define SRV_ACK_TIMEOUT	18	/* IB local ACK timeout exponent, see conn.c */
+#define SRV_PEER_DEAD_MS 15000	/* a send unacknowledged this long: the host is gone */
+#define SRV_STR_(x) #x
+#define SRV_STR(x) SRV_STR_(x)
 
 struct srv_stats {
 	uint64_t clients_total;
@@ -156,6 +167,9 @@ struct srv_client {
 	uint8_t client_nonce[IIOFAB_WIRE_NONCE_SIZE];
 	uint8_t server_nonce[IIOFAB_WIRE_NONCE_SIZE];
 	struct timespec deadline;	/* handshake */
+	struct timespec last_send;	/* CLOCK_MONOTONIC of the last message posted */
+	struct timespec last_ack;	/* ... of the last send completion */
+	struct timespec first_unacked;	/* ... of the post that made sends pending */
 	struct srv_sub *subs;
 };
 
@@ -230,6 +244,8 @@ int srv_client_accept(struct srv *srv, struct rdma_cm_id *id,
 void srv_client_kill(struct srv_client *cl, const char *why);
 void srv_client_reap(struct srv_client *cl);
 void srv_client_check_deadline(struct srv_client *cl, const struct timespec *now);
+/* Sends a KEEPALIVE when the client has a stream and has heard nothing lately. */
+void srv_client_keepalive(struct srv_client *cl, const struct timespec *now);
 /* A send slot's buffer, or NULL when all are in flight. */
 void *srv_client_send_slot(struct srv_client *cl, unsigned int *slot);
 int srv_client_send_post(struct srv_client *cl, unsigned int slot, int len);

@@ -491,6 +491,7 @@ void srv_sub_remove(struct srv_sub *sub)
 	free(sub);
 	if (!st->n_subs)
 		stream_destroy(st);
+	srv_timer_update(cl->srv);
 }
 
 static int sub_add(struct srv_stream *st, struct srv_client *cl,
@@ -555,6 +556,7 @@ static int sub_add(struct srv_stream *st, struct srv_client *cl,
 	cl->subs = sub;
 	st->n_subs++;
 	*out = sub;
+	srv_timer_update(srv);	/* keepalive */
 	return 0;
 
 out_free:

@@ -12,7 +12,12 @@
  *   at a time; distinct contexts are independent;
  * - every wait is bounded by a timeout, and a server that goes away makes
  *   every call return an error (-ECONNRESET, -ETIMEDOUT, -EIO) instead of
- *   blocking.
+ *   blocking;
+ * - the server drops a client whose host acknowledges none of its messages
+ *   for 15 s (it vanished, or the application stopped calling the library
+ *   while a stream ran until its receive queue filled): call into an open
+ *   stream now and then, if only iiofab_stream_get_free() or
+ *   iiofab_stream_next() with timeout 0.
  */
 #ifndef IIOFAB_H
 #define IIOFAB_H

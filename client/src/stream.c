@@ -143,6 +143,8 @@ void stream_on_event_msg(struct iiofab_stream *s, const void *msg, size_t len)
 		if (!s->err)
 			s->err = -EPIPE;
 		break;
+	case IIOFAB_WIRE_EVENT_KEEPALIVE:
+		break;
 	case IIOFAB_WIRE_EVENT_ERROR:
 		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
 			"stream error on the server (%lld)", (long long)(int64_t)ev.value);

@@ -467,7 +467,7 @@ static void walk_stream_event(struct cur *c, struct iiofab_msg_stream_event *m)
 	io_u32(c, &m->stream_id);
 	io_u32(c, &m->event);
 	cur_check(c, m->event >= IIOFAB_WIRE_EVENT_UNDERRUN &&
-		  m->event <= IIOFAB_WIRE_EVENT_ERROR);
+		  m->event <= IIOFAB_WIRE_EVENT_KEEPALIVE);
 	io_u64(c, &m->value);
 }
 

@@ -561,9 +561,9 @@ static void test_enums_and_reserved(void **state)
 	/* SUBMIT: unknown flag bits of the first entry (4+2+4+4). */
 	t_expect_field_refused(t, IIOFAB_MSG_SUBMIT, 14, 2);
 	t_expect_field_refused(t, IIOFAB_MSG_SUBMIT, 17, 0x80);
-	/* STREAM_EVENT event 0 and 4. */
+	/* STREAM_EVENT event 0 and 5. */
 	t_expect_field_refused(t, IIOFAB_MSG_STREAM_EVENT, 4, 0);
-	t_expect_field_refused(t, IIOFAB_MSG_STREAM_EVENT, 4, 4);
+	t_expect_field_refused(t, IIOFAB_MSG_STREAM_EVENT, 4, 5);
 	/* HELLO version_min > version_max. */
 	t_expect_field_refused(t, IIOFAB_MSG_HELLO, 0, 4);
 

@@ -155,6 +155,9 @@ enum iiofab_wire_event {
 	IIOFAB_WIRE_EVENT_UNDERRUN = 1,
 	IIOFAB_WIRE_EVENT_STOPPED = 2,
 	IIOFAB_WIRE_EVENT_ERROR = 3,
+	/* Sent on a stream with no other traffic: a peer that vanished
+	 * without a word fails the send, and the server frees the stream. */
+	IIOFAB_WIRE_EVENT_KEEPALIVE = 4,
 };
 
 #define IIOFAB_WIRE_SUBMIT_CYCLIC	0x1u
