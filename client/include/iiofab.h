@@ -16,8 +16,8 @@
  * - the server drops a client whose host acknowledges none of its messages
  *   for 15 s (it vanished, or the application stopped calling the library
  *   while a stream ran until its receive queue filled): call into an open
- *   stream now and then, if only iiofab_stream_get_free() or
- *   iiofab_stream_next() with timeout 0.
+ *   stream now and then, if only iiofab_stream_next() (input) or
+ *   iiofab_stream_get_free() (output) with timeout 0.
  */
 #ifndef IIOFAB_H
 #define IIOFAB_H
