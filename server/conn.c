@@ -110,7 +110,7 @@ int srv_client_send_post(struct srv_client *cl, unsigned int slot, int len)
 
 static int64_t ms_between(const struct timespec *a, const struct timespec *b)
 {
-	return (int64_t)(b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+	return ((int64_t)srv_ts_ns(b) - (int64_t)srv_ts_ns(a)) / 1000000;
 }
 
 void srv_client_keepalive(struct srv_client *cl, const struct timespec *now)

@@ -22,11 +22,6 @@
 #include "srv_arena.h"
 #include "srv_loop.h"
 
-static bool read_underruns(struct srv_stream *st, uint64_t *val)
-{
-	return srv_stream_read_counter(st, val);
-}
-
 /*
  * Reports underruns that grew since the last report. Called only while a
  * block is queued (or was just queued behind a dry spell): after the last
@@ -37,7 +32,7 @@ static void check_underruns(struct srv_stream *st)
 {
 	uint64_t now;
 
-	if (!st->has_underruns || !read_underruns(st, &now) || now < st->underruns_base)
+	if (!st->has_underruns || !srv_stream_read_counter(st, &now) || now < st->underruns_base)
 		return;
 	now -= st->underruns_base;
 	if (now <= st->underruns)
@@ -61,40 +56,25 @@ static void grant(struct srv_stream *st, struct srv_block *blk)
 			return;
 		sub->pending[at] = blk->idx;
 		sub->p_len++;
-		srv_dac_flush(sub);
+		srv_sub_flush(sub);
 	}
 }
 
-void srv_dac_flush(struct srv_sub *sub)
+int srv_dac_encode_free(struct srv_sub *sub, void *buf)
 {
 	struct srv_stream *st = sub->st;
-	struct iiofab_msg_free m;
+	struct iiofab_msg_free m = { .stream_id = st->id };
 
-	while (sub->p_len) {
-		unsigned int slot;
-		void *buf = srv_client_send_slot(sub->cl, &slot);
-		int len;
-
-		if (!buf)
-			return;	/* resumed when a send completes */
-		m.stream_id = st->id;
-		m.count = 0;
-		while (sub->p_len && m.count < IIOFAB_WIRE_MAX_FREE) {
-			m.blocks[m.count++] = sub->pending[sub->p_head];
-			sub->p_head = (sub->p_head + 1) % st->count;
-			sub->p_len--;
-		}
-		len = iiofab_wire_encode_free(buf, SRV_CTRL_SIZE, 0, &m);
-		if (srv_client_send_post(sub->cl, slot, len) < 0)
-			return;
-		st->srv->stats.free_messages++;
+	while (sub->p_len && m.count < IIOFAB_WIRE_MAX_FREE) {
+		m.blocks[m.count++] = sub->pending[sub->p_head];
+		sub->p_head = (sub->p_head + 1) % st->count;
+		sub->p_len--;
 	}
+	return m.count ? iiofab_wire_encode_free(buf, SRV_CTRL_SIZE, 0, &m) : 0;
 }
 
 void srv_dac_start(struct srv_stream *st)
 {
-	st->enabled = false;
-	st->underruns = 0;
 	for (unsigned int i = 0; i < st->count; i++)
 		if (st->blocks[i].state == SRV_BLK_IDLE)
 			grant(st, &st->blocks[i]);
@@ -131,7 +111,7 @@ static int dac_enable(struct srv_stream *st)
 		return err;
 	st->enabled = true;
 	/* Drivers reset the count on enable, or keep counting: a base covers both. */
-	st->has_underruns = read_underruns(st, &st->underruns_base);
+	st->has_underruns = srv_stream_read_counter(st, &st->underruns_base);
 	st->underruns = 0;
 	return 0;
 }

@@ -15,7 +15,6 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
-#include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
 #include "srv.h"
@@ -99,16 +98,9 @@ static void on_cm_event(struct srv *srv, struct rdma_cm_event *ev)
 	if (!cl)
 		return;
 	switch (type) {
-	case RDMA_CM_EVENT_ESTABLISHED: {
-		struct ibv_qp_attr qa;
-		struct ibv_qp_init_attr qi;
-
+	case RDMA_CM_EVENT_ESTABLISHED:
 		cl->established = true;
-		if (!ibv_query_qp(cl->qp, &qa, IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT, &qi))
-			srv_dbg(&srv->log, "client %llu: QP ack timeout %u, retry count %u",
-				(unsigned long long)cl->cid, qa.timeout, qa.retry_cnt);
 		break;
-	}
 	case RDMA_CM_EVENT_DISCONNECTED:
 		srv_client_kill(cl, "disconnected by the peer");
 		break;

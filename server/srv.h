@@ -270,7 +270,8 @@ bool srv_stream_read_counter(struct srv_stream *st, uint64_t *val);
 /* dac.c: output streams, driven from stream.c by direction. */
 void srv_dac_block_done(struct srv_watch *w, int res);
 void srv_dac_start(struct srv_stream *st);
-void srv_dac_flush(struct srv_sub *sub);
+/* Up to IIOFAB_WIRE_MAX_FREE pending credits into buf: its length, or 0. */
+int srv_dac_encode_free(struct srv_sub *sub, void *buf);
 /* Client leaving: drops its holds, its MRs and streams left without subscribers. */
 void srv_sub_remove(struct srv_sub *sub);
 /* Sends queued READY messages while send slots are free. */

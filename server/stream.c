@@ -56,11 +56,6 @@ bool srv_stream_read_counter(struct srv_stream *st, uint64_t *val)
 	return st->counter_fd >= 0 && srv_iio_counter_read(st->counter_fd, val) == 0;
 }
 
-static bool read_overruns(struct srv_stream *st, uint64_t *val)
-{
-	return srv_stream_read_counter(st, val);
-}
-
 static bool fd_idle(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -99,7 +94,7 @@ static void block_gap_before(struct srv_block *blk, bool *dry, uint64_t *pre)
 	struct srv_stream *st = blk->st;
 
 	*dry = st->has_overruns && prev_done(blk);
-	if (*dry && !read_overruns(st, pre))
+	if (*dry && !srv_stream_read_counter(st, pre))
 		*dry = false;
 }
 
@@ -113,7 +108,7 @@ static void block_gap_after(struct srv_block *blk, bool dry, uint64_t pre)
 		return;
 	if (!dry && !prev_done(blk))
 		return;
-	if (read_overruns(st, &now) && fd_idle(st->arena->dmabuf[blk->idx]))
+	if (srv_stream_read_counter(st, &now) && fd_idle(st->arena->dmabuf[blk->idx]))
 		now = dry ? pre : st->overruns_seen;
 	if (now <= st->overruns_seen)
 		return;
@@ -199,15 +194,38 @@ static void sub_push(struct srv_sub *sub, unsigned int blk, uint64_t gen)
 	sub->p_len++;
 }
 
-void srv_sub_flush(struct srv_sub *sub)
+/* Up to IIOFAB_WIRE_MAX_READY pending READY entries into buf: its length, or 0. */
+static int encode_ready(struct srv_sub *sub, void *buf)
 {
 	struct srv_stream *st = sub->st;
-	struct iiofab_msg_ready m;
+	struct iiofab_msg_ready m = { .stream_id = st->id };
 
-	if (st->output) {
-		srv_dac_flush(sub);
-		return;
+	while (sub->p_len && m.count < IIOFAB_WIRE_MAX_READY) {
+		unsigned int b = sub->pending[sub->p_head];
+		uint64_t gen = sub->pending_gen[sub->p_head];
+		struct srv_block *blk = &st->blocks[b];
+
+		sub->p_head = (sub->p_head + 1) % st->count;
+		sub->p_len--;
+		/* Reclaimed before it was announced: the gap tells the client. */
+		if (gen != st->gen[b] || !sub->held[b])
+			continue;
+		m.entries[m.count++] = (struct iiofab_wire_ready_entry){
+			.block = b,
+			.bytes_used = st->block_size,
+			.generation = gen,
+			.seq = blk->seq,
+			.first_sample = blk->first_sample,
+			.timestamp_ns = blk->ts_ns,
+		};
 	}
+	return m.count ? iiofab_wire_encode_ready(buf, SRV_CTRL_SIZE, 0, &m) : 0;
+}
+
+void srv_sub_flush(struct srv_sub *sub)
+{
+	struct srv_stats *stats = &sub->st->srv->stats;
+
 	while (sub->p_len) {
 		unsigned int slot;
 		void *buf = srv_client_send_slot(sub->cl, &slot);
@@ -215,36 +233,14 @@ void srv_sub_flush(struct srv_sub *sub)
 
 		if (!buf)
 			return;	/* resumed when a send completes */
-		m.stream_id = st->id;
-		m.count = 0;
-		while (sub->p_len && m.count < IIOFAB_WIRE_MAX_READY) {
-			unsigned int b = sub->pending[sub->p_head];
-			uint64_t gen = sub->pending_gen[sub->p_head];
-			struct srv_block *blk = &st->blocks[b];
-
-			sub->p_head = (sub->p_head + 1) % st->count;
-			sub->p_len--;
-			/* Reclaimed before it was announced: the gap tells the client. */
-			if (gen != st->gen[b] || !sub->held[b])
-				continue;
-			m.entries[m.count++] = (struct iiofab_wire_ready_entry){
-				.block = b,
-				.bytes_used = st->block_size,
-				.generation = gen,
-				.seq = blk->seq,
-				.first_sample = blk->first_sample,
-				.timestamp_ns = blk->ts_ns,
-			};
-		}
-		if (!m.count) {
-			/* Nothing left worth sending; give the slot back unused. */
-			(void)srv_client_send_post(sub->cl, slot, 0);
+		len = sub->st->output ? srv_dac_encode_free(sub, buf) : encode_ready(sub, buf);
+		/* Length 0 (nothing left worth sending) gives the slot back. */
+		if (srv_client_send_post(sub->cl, slot, len) < 0 || !len)
 			return;
-		}
-		len = iiofab_wire_encode_ready(buf, SRV_CTRL_SIZE, 0, &m);
-		if (srv_client_send_post(sub->cl, slot, len) < 0)
-			return;
-		st->srv->stats.ready_messages++;
+		if (sub->st->output)
+			stats->free_messages++;
+		else
+			stats->ready_messages++;
 	}
 }
 
@@ -281,7 +277,7 @@ static bool block_check_torn(struct srv_block *blk, uint64_t *dropped)
 	 * window: leave them to the next enqueue, which puts them before the
 	 * next block (a hole inside this block then goes unnoticed).
 	 */
-	if (!queued_after(blk) || !read_overruns(st, &now) || now <= st->overruns_seen)
+	if (!queued_after(blk) || !srv_stream_read_counter(st, &now) || now <= st->overruns_seen)
 		return blk->enq_seq <= st->suspect_until;
 	*dropped = now - st->overruns_seen;
 	st->overruns_seen = now;
@@ -419,7 +415,7 @@ static int stream_start(struct srv_stream *st)
 	if (err < 0)
 		goto out_stop;
 	/* The count restarts with the buffer (or runs on: keep a base either way). */
-	st->has_overruns = read_overruns(st, &st->overruns_seen);
+	st->has_overruns = srv_stream_read_counter(st, &st->overruns_seen);
 	return 0;
 
 out_stop:
