@@ -99,3 +99,15 @@ const char *iiofab_wire_status_name(int32_t status)
 
 	return si ? si->name : "UNKNOWN";
 }
+
+const char *iiofab_wire_reg_path_name(unsigned int path)
+{
+	switch (path) {
+	case IIOFAB_WIRE_REG_DMABUF:
+		return "dmabuf-mr";
+	case IIOFAB_WIRE_REG_MEMFD:
+		return "memfd-mr";
+	default:
+		return "unknown";
+	}
+}

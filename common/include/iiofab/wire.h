@@ -151,10 +151,11 @@ enum iiofab_wire_reg_path {
 	IIOFAB_WIRE_REG_MEMFD = 1,	/* one MR over the memfd arena */
 };
 
+/* What STREAM_EVENT's value carries depends on the event. */
 enum iiofab_wire_event {
-	IIOFAB_WIRE_EVENT_UNDERRUN = 1,
+	IIOFAB_WIRE_EVENT_UNDERRUN = 1,	/* value: underrun scans since START, a running total */
 	IIOFAB_WIRE_EVENT_STOPPED = 2,
-	IIOFAB_WIRE_EVENT_ERROR = 3,
+	IIOFAB_WIRE_EVENT_ERROR = 3,	/* value: an enum iiofab_wire_status */
 	/* Sent on a stream with no other traffic: a peer that vanished
 	 * without a word fails the send, and the server frees the stream. */
 	IIOFAB_WIRE_EVENT_KEEPALIVE = 4,
@@ -381,7 +382,7 @@ struct iiofab_wire_stat {
 struct iiofab_msg_stats_reply {
 	uint16_t count;			/* 0..IIOFAB_WIRE_MAX_STATS */
 	struct iiofab_wire_stat stats[IIOFAB_WIRE_MAX_STATS];
-	struct iiofab_wire_str reg_path;
+	struct iiofab_wire_str reg_path;	/* iiofab_wire_reg_path_name(), or "none" */
 };
 
 /* 25 STREAM_EVENT, s->c */
@@ -510,6 +511,9 @@ int32_t iiofab_wire_status_from_errno(int err);
 const char *iiofab_wire_status_str(int32_t status);
 /* Symbolic name of a status ("NO_DEVICE"); never NULL. */
 const char *iiofab_wire_status_name(int32_t status);
+
+/* The words both sides use for a registration path: "dmabuf-mr", "memfd-mr". */
+const char *iiofab_wire_reg_path_name(unsigned int path);
 
 #ifdef __cplusplus
 }
