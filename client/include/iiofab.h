@@ -97,7 +97,8 @@ void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx);
 
 /* Server counters (STATS): cb is called once per counter, in server order;
  * a non-zero return from cb stops the walk and is returned. reg_path receives
- * the server's registration path text ("memfd", "dmabuf", ...). */
+ * the server's last registration path: "dmabuf-mr", "memfd-mr", or "none"
+ * before any stream was registered. */
 typedef int (*iiofab_stat_fn)(void *user_data, const char *key, uint64_t value);
 int iiofab_ctx_get_server_stats(struct iiofab_ctx *ctx, iiofab_stat_fn cb,
 				void *user_data, char *reg_path,
@@ -131,6 +132,23 @@ iiofab_device_get_channel(const struct iiofab_device *dev, unsigned int index);
 const struct iiofab_channel *
 iiofab_device_find_channel(const struct iiofab_device *dev, const char *name,
 			   bool output);
+
+/*
+ * The channel mask (bit n = scan index n) of the named channels of one
+ * direction: ids or names, NULL-terminated; NULL for every scannable
+ * channel of that direction. -ENOENT for a name the device has no such
+ * channel for, -EINVAL for a channel that cannot be streamed or none at all.
+ */
+int iiofab_device_get_channel_mask(const struct iiofab_device *dev, bool output,
+				   const char *const *channels, uint64_t *mask);
+/*
+ * Bytes in one scan of the channels of that direction in channel_mask, as
+ * the IIO core lays a scan out (and as iiofab_stream_get_scan_bytes() of a
+ * stream on them reports): > 0, or -EINVAL when a bit names no such
+ * channel.
+ */
+int iiofab_device_get_scan_bytes(const struct iiofab_device *dev, bool output,
+				 uint64_t channel_mask);
 
 unsigned int iiofab_device_get_attrs_count(const struct iiofab_device *dev);
 const char *iiofab_device_get_attr(const struct iiofab_device *dev,
@@ -326,7 +344,14 @@ unsigned int iiofab_stream_get_channels_count(const struct iiofab_stream *stream
 const struct iiofab_channel *
 iiofab_stream_get_channel(const struct iiofab_stream *stream,
 			  unsigned int index);
-/* Server registration path for this stream's memory: "dmabuf" or "memfd". */
+/* Byte offset of enabled channel index (scan order) inside each scan. */
+size_t iiofab_stream_get_channel_offset(const struct iiofab_stream *stream,
+					unsigned int index);
+/*
+ * The server's registration path for this stream's memory, in the words
+ * `iiofab stat` prints: "dmabuf-mr" (one dmabuf MR per block) or
+ * "memfd-mr" (one MR over the memfd behind the blocks).
+ */
 const char *iiofab_stream_get_reg_path(const struct iiofab_stream *stream);
 int iiofab_stream_stats(const struct iiofab_stream *stream,
 			struct iiofab_stream_stats *stats);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <iiofab/scan.h>
 #include <iiofab/uri.h>
 
 #include "priv.h"
@@ -635,6 +636,55 @@ iiofab_device_find_channel(const struct iiofab_device *dev, const char *name,
 		    !strcmp(dev->channels[i].name, name))
 			return &dev->channels[i];
 	return NULL;
+}
+
+int iiofab_device_get_channel_mask(const struct iiofab_device *dev, bool output,
+				   const char *const *channels, uint64_t *mask)
+{
+	*mask = 0;
+	for (unsigned int i = 0; !channels && i < dev->n_channels; i++) {
+		const struct iiofab_channel *ch = &dev->channels[i];
+
+		if (ch->output == output && ch->scan_index >= 0 &&
+		    ch->scan_index <= IIOFAB_WIRE_MAX_SCAN_INDEX)
+			*mask |= 1ull << ch->scan_index;
+	}
+	for (unsigned int i = 0; channels && channels[i]; i++) {
+		const struct iiofab_channel *ch =
+			iiofab_device_find_channel(dev, channels[i], output);
+
+		if (!ch)
+			return -ENOENT;
+		if (ch->scan_index < 0 || ch->scan_index > IIOFAB_WIRE_MAX_SCAN_INDEX)
+			return -EINVAL;
+		*mask |= 1ull << ch->scan_index;
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
+int iiofab_device_get_scan_bytes(const struct iiofab_device *dev, bool output,
+				 uint64_t channel_mask)
+{
+	struct iiofab_scan_elem elems[IIOFAB_WIRE_MAX_SCAN_INDEX + 1];
+	unsigned int n = 0;
+	uint64_t found = 0;
+
+	for (int idx = 0; idx <= IIOFAB_WIRE_MAX_SCAN_INDEX; idx++) {
+		if (!(channel_mask & (1ull << idx)))
+			continue;
+		for (unsigned int i = 0; i < dev->n_channels; i++) {
+			const struct iiofab_channel *ch = &dev->channels[i];
+
+			if (ch->output != output || ch->scan_index != idx)
+				continue;
+			elems[n++] = (struct iiofab_scan_elem){ (uint8_t)ch->fmt.storage_bits, 1 };
+			found |= 1ull << idx;
+			break;
+		}
+	}
+	if (!channel_mask || found != channel_mask)
+		return -EINVAL;
+	return iiofab_scan_layout(elems, n, NULL);
 }
 
 static const char *find_name(char *const *v, unsigned int n, const char *name)

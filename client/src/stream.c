@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <iiofab/loss.h>
+#include <iiofab/scan.h>
 
 #include "priv.h"
 #include "stream.h"
@@ -481,6 +482,16 @@ static int take_stream_info(struct iiofab_stream *s,
 	s->gen_addr = si->gen_addr;
 	s->gen_rkey = si->gen_rkey;
 	memcpy(s->remote, si->blocks, s->block_count * sizeof(s->remote[0]));
+	struct iiofab_scan_elem elems[IIOFAB_WIRE_MAX_CHANNELS];
+
+	for (unsigned int i = 0; i < si->n_channels; i++)
+		elems[i] = (struct iiofab_scan_elem){ si->channels[i].storage_bits, 1 };
+	if (iiofab_scan_layout(elems, si->n_channels, s->offsets) != (int)si->scan_bytes) {
+		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+			"STREAM_INFO: %u-byte scans do not fit its channels' formats",
+			si->scan_bytes);
+		return -EPROTO;
+	}
 	s->n_channels = 0;
 	for (unsigned int i = 0; i < si->n_channels; i++) {
 		const struct iiofab_channel *ch = NULL;
@@ -605,37 +616,28 @@ static int open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		      struct iiofab_stream **out)
 {
 	uint64_t mask = 0;
+	int ret;
 
 	*out = NULL;
 	if (!dev)
 		return -EINVAL;
-	if (!channels) {
-		for (unsigned int i = 0; i < dev->n_channels; i++) {
-			const struct iiofab_channel *ch = &dev->channels[i];
+	ret = iiofab_device_get_channel_mask(dev, output, channels, &mask);
+	if (ret < 0 && channels) {
+		for (unsigned int i = 0; channels[i]; i++) {
+			const struct iiofab_channel *ch =
+				iiofab_device_find_channel(dev, channels[i], output);
 
-			if (ch->output == output && ch->scan_index >= 0 &&
-			    ch->scan_index <= IIOFAB_WIRE_MAX_SCAN_INDEX)
-				mask |= 1ull << ch->scan_index;
+			if (!ch)
+				ctx_log(ctx, IIOFAB_LOG_ERROR,
+					"device %s has no %s channel '%s'", dev->id,
+					output ? "output" : "input", channels[i]);
+			else if (ch->scan_index < 0)
+				ctx_log(ctx, IIOFAB_LOG_ERROR,
+					"channel '%s' cannot be streamed", channels[i]);
 		}
 	}
-	for (unsigned int i = 0; channels && channels[i]; i++) {
-		const struct iiofab_channel *ch =
-			iiofab_device_find_channel(dev, channels[i], output);
-
-		if (!ch) {
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
-				"device %s has no %s channel '%s'", dev->id,
-				output ? "output" : "input", channels[i]);
-			return -ENOENT;
-		}
-		if (ch->scan_index < 0 ||
-		    ch->scan_index > IIOFAB_WIRE_MAX_SCAN_INDEX) {
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
-				"channel '%s' cannot be streamed", channels[i]);
-			return -EINVAL;
-		}
-		mask |= 1ull << ch->scan_index;
-	}
+	if (ret < 0 && channels)
+		return ret;
 	return open_mask(ctx, dev, output, mask, block_size, block_count, out);
 }
 
@@ -807,16 +809,15 @@ iiofab_stream_get_channel(const struct iiofab_stream *s, unsigned int index)
 	return index < s->n_channels ? s->channels[index] : NULL;
 }
 
+size_t iiofab_stream_get_channel_offset(const struct iiofab_stream *s,
+					unsigned int index)
+{
+	return index < s->n_channels ? s->offsets[index] : 0;
+}
+
 const char *iiofab_stream_get_reg_path(const struct iiofab_stream *s)
 {
-	switch (s->reg_path) {
-	case IIOFAB_WIRE_REG_DMABUF:
-		return "dmabuf";
-	case IIOFAB_WIRE_REG_MEMFD:
-		return "memfd";
-	default:
-		return "unknown";
-	}
+	return iiofab_wire_reg_path_name(s->reg_path);
 }
 
 int iiofab_stream_stats(const struct iiofab_stream *s,

@@ -34,6 +34,7 @@ struct iiofab_stream {
 	struct iiofab_wire_block remote[IIOFAB_WIRE_MAX_BLOCKS];
 	unsigned int n_channels;
 	const struct iiofab_channel *channels[IIOFAB_WIRE_MAX_CHANNELS];
+	unsigned int offsets[IIOFAB_WIRE_MAX_CHANNELS];	/* in a scan, per channel */
 
 	uint8_t *landing;
 	struct ibv_mr *landing_mr;
