@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "srv_iio.h"
-#include "srv_log.h"
+#include <iiofab/log.h>
+#include <iiofab/match.h>
+#include <iiofab/scan.h>
 #include <iiofab/uapi.h>
 
 struct srv_iio {
 	struct iio_context *ctx;
-	const struct srv_log *log;
+	const struct iiofab_logger *log;
 };
 
 /* libiio returns negative errno from ssize_t calls; keep it, clamp to int. */
@@ -32,7 +34,7 @@ static int from_iio_ssize(ssize_t ret)
 	return ret > 0x7fffffff ? 0x7fffffff : (int)ret;
 }
 
-int srv_iio_open(struct srv_iio **out, const struct srv_log *log)
+int srv_iio_open(struct srv_iio **out, const struct iiofab_logger *log)
 {
 	struct srv_iio *iio;
 	int err;
@@ -47,7 +49,7 @@ int srv_iio_open(struct srv_iio **out, const struct srv_log *log)
 		err = errno ? -errno : -ENODEV;
 		goto out_free;
 	}
-	srv_info(log, "iio: local context with %u device(s)",
+	iiofab_log_info(log, "iio: local context with %u device(s)",
 		 iio_context_get_devices_count(iio->ctx));
 	*out = iio;
 	return 0;
@@ -75,27 +77,21 @@ const struct iio_device *srv_iio_device(const struct srv_iio *iio, unsigned int 
 	return iio_context_get_device(iio->ctx, i);
 }
 
+static const char *match_field(const void *table, unsigned int i, enum iiofab_match_field f)
+{
+	const struct iio_device *dev = iio_context_get_device(table, i);
+
+	return f == IIOFAB_MATCH_ID ? iio_device_get_id(dev) :
+	       f == IIOFAB_MATCH_NAME ? iio_device_get_name(dev) : iio_device_get_label(dev);
+}
+
 const struct iio_device *srv_iio_find_device(const struct srv_iio *iio,
 					     const char *key)
 {
-	unsigned int n = iio_context_get_devices_count(iio->ctx);
-	const struct iio_device *dev;
-	const char *s;
+	int i = iiofab_match_device(key, iio->ctx, iio_context_get_devices_count(iio->ctx),
+				    match_field);
 
-	if (!key || !*key)
-		return NULL;
-	/* Ids first: a name or label may collide with another device's id. */
-	for (unsigned int pass = 0; pass < 3; pass++) {
-		for (unsigned int i = 0; i < n; i++) {
-			dev = iio_context_get_device(iio->ctx, i);
-			s = pass == 0 ? iio_device_get_id(dev) :
-			    pass == 1 ? iio_device_get_name(dev) :
-					iio_device_get_label(dev);
-			if (s && !strcmp(s, key))
-				return dev;
-		}
-	}
-	return NULL;
+	return i < 0 ? NULL : iio_context_get_device(iio->ctx, (unsigned int)i);
 }
 
 const char *srv_iio_dev_id(const struct iio_device *dev)
@@ -262,49 +258,48 @@ int srv_iio_attr_write(const struct iio_device *dev, enum srv_iio_scope scope,
 	return err < 0 ? err : 0;
 }
 
+/* The scannable channel of that direction with scan index idx, or NULL. */
+static const struct iio_channel *scan_channel(const struct iio_device *dev, bool output, int idx)
+{
+	unsigned int n = iio_device_get_channels_count(dev);
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct iio_channel *chn = iio_device_get_channel(dev, i);
+
+		if (iio_channel_is_scan_element(chn) && iio_channel_is_output(chn) == output &&
+		    iio_channel_get_index(chn) == idx)
+			return chn;
+	}
+	return NULL;
+}
+
 int srv_iio_scan_layout(const struct iio_device *dev, bool output,
 			uint64_t mask, struct srv_scan *scan)
 {
-	unsigned int n = iio_device_get_channels_count(dev);
-	unsigned int offset = 0, align = 1;
-	uint64_t found = 0;
+	struct iiofab_scan_elem elems[SRV_IIO_MAX_SCAN];
+	int bytes;
 
 	if (!mask)
 		return -EINVAL;
 	memset(scan, 0, sizeof(*scan));
 	/* Scan order is ascending scan index, whatever libiio's list order. */
 	for (int idx = 0; idx < 64; idx++) {
+		const struct iio_channel *chn;
+		struct srv_chan_info *ci = &scan->ch[scan->n];
+
 		if (!(mask & (1ULL << idx)))
 			continue;
-		for (unsigned int i = 0; i < n; i++) {
-			const struct iio_channel *chn = iio_device_get_channel(dev, i);
-			struct srv_chan_info *ci = &scan->ch[scan->n];
-			unsigned int bytes;
-
-			if (!iio_channel_is_scan_element(chn) ||
-			    iio_channel_is_output(chn) != output ||
-			    iio_channel_get_index(chn) != idx)
-				continue;
-			chan_info(chn, ci);
-			bytes = ci->storage_bits / 8;
-			if (!bytes || ci->storage_bits % 8)
-				return -EINVAL;
-			/* The IIO core aligns each element to its own size. */
-			if (offset % bytes)
-				offset += bytes - offset % bytes;
-			offset += bytes * ci->repeat;
-			if (bytes > align)
-				align = bytes;
-			scan->n++;
-			found |= 1ULL << idx;
-			break;
-		}
+		chn = scan_channel(dev, output, idx);
+		if (!chn)
+			return -ENOENT;
+		chan_info(chn, ci);
+		elems[scan->n] = (struct iiofab_scan_elem){ ci->storage_bits, (uint16_t)ci->repeat };
+		scan->n++;
 	}
-	if (found != mask)
-		return -ENOENT;
-	if (offset % align)
-		offset += align - offset % align;
-	scan->scan_bytes = offset;
+	bytes = iiofab_scan_layout(elems, scan->n, NULL);
+	if (bytes < 0)
+		return bytes;
+	scan->scan_bytes = (unsigned int)bytes;
 	return 0;
 }
 

@@ -6,13 +6,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <iiofab/auth.h>
+#include <iiofab/log.h>
 #include <iiofab/uri.h>
 
 #include "srv.h"
@@ -23,6 +26,23 @@
 
 /* Enough for a few 64 MiB arenas plus control buffers if unlimited is refused. */
 #define MEMLOCK_MIN	(256ull << 20)
+
+/* Says what is wrong (fmt may be NULL: getopt already did) and gives the usage status. */
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fputs("iiofabd: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "Try 'iiofabd --help' for more information.\n");
+	return 2;
+}
 
 static void usage(FILE *f)
 {
@@ -77,7 +97,7 @@ static void usage(FILE *f)
 "  head -c 32 /dev/urandom > /etc/iiofab.key\n"
 "  iiofabd --listen 10.77.0.1 --psk-file /etc/iiofab.key\n"
 "  iiofabd --listen 10.77.0.1:7790 --insecure --log-level debug\n",
-		IIOFAB_DEFAULT_PORT, IIOFAB_DEFAULT_PORT, SRV_PSK_MIN,
+		IIOFAB_DEFAULT_PORT, IIOFAB_DEFAULT_PORT, IIOFAB_KEY_MIN,
 		(unsigned long long)(MEMLOCK_MIN >> 20));
 }
 
@@ -104,49 +124,15 @@ static int parse_listen(const char *arg, struct iiofab_uri *uri,
 	return 0;
 }
 
-static int read_psk(const char *path, struct srv_config *cfg)
+/* The daemon's log line: "iiofabd[<realtime s.ms>] <level>: <message>". */
+static void log_stderr(void *arg, int level, const char *msg)
 {
-	struct stat stbuf;
-	ssize_t n;
-	int fd, err = 0;
+	struct timespec ts;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		fprintf(stderr, "iiofabd: cannot open key file %s: %s\n", path, strerror(errno));
-		return err;
-	}
-	if (fstat(fd, &stbuf) == 0 && (stbuf.st_mode & 0077))
-		fprintf(stderr, "iiofabd: warning: key file %s is readable by group or others\n",
-			path);
-	n = read(fd, cfg->psk, sizeof(cfg->psk));
-	if (n < 0) {
-		err = -errno;
-		fprintf(stderr, "iiofabd: cannot read key file %s: %s\n", path, strerror(errno));
-		goto out_close;
-	}
-	if (n == (ssize_t)sizeof(cfg->psk)) {
-		char extra;
-
-		if (read(fd, &extra, 1) > 0) {
-			fprintf(stderr, "iiofabd: key file %s is longer than %d bytes\n", path,
-				SRV_PSK_MAX);
-			err = -EFBIG;
-			goto out_close;
-		}
-	}
-	if (n > 0 && cfg->psk[n - 1] == '\n')
-		n--;
-	if (n < SRV_PSK_MIN) {
-		fprintf(stderr, "iiofabd: key file %s holds %zd byte(s); a key needs at least %d "
-			"(e.g. head -c 32 /dev/urandom > %s)\n", path, n, SRV_PSK_MIN, path);
-		err = -EINVAL;
-		goto out_close;
-	}
-	cfg->psk_len = (size_t)n;
-out_close:
-	close(fd);
-	return err;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* One fprintf per line so concurrent writers (tests) do not interleave. */
+	fprintf(stderr, "iiofabd[%lld.%03ld] %s: %s\n", (long long)ts.tv_sec,
+		ts.tv_nsec / 1000000, iiofab_logger_level_name(level), msg);
 }
 
 static int raise_memlock(void)
@@ -171,7 +157,11 @@ static int raise_memlock(void)
 	return 0;
 }
 
-int main(int argc, char **argv)
+enum { PARSED = -1 };
+
+/* Fills cfg from the options: PARSED, or the exit status when done already. */
+static int parse_args(int argc, char **argv, struct srv_config *cfg, struct iiofab_uri *listen,
+		      const char **psk_file)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -182,83 +172,80 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct srv_config *cfg;
-	const char *psk_file = NULL;
-	struct iiofab_uri listen_uri;
-	char port[8];
-	int c, err, level;
+	int c, level;
 
-	cfg = calloc(1, sizeof(*cfg));
-	if (!cfg) {
-		perror("iiofabd");
-		return 1;
-	}
-	cfg->log_level = SRV_LOG_INFO;
 	while ((c = getopt_long(argc, argv, "l:k:L:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (parse_listen(optarg, &listen_uri, cfg) < 0) {
-				fprintf(stderr, "iiofabd: bad --listen '%s' (ADDR[:PORT], [IPV6ADDR][:PORT] or :PORT)\n",
-					optarg);
-				goto out_usage;
-			}
+			if (parse_listen(optarg, listen, cfg) < 0)
+				return usage_error("bad --listen '%s' (ADDR[:PORT], "
+						   "[IPV6ADDR][:PORT] or :PORT)", optarg);
 			break;
 		case 'k':
-			psk_file = optarg;
+			*psk_file = optarg;
 			break;
 		case 'I':
 			cfg->insecure = true;
 			break;
 		case 'L':
-			level = srv_log_level_parse(optarg);
-			if (level < 0) {
-				fprintf(stderr, "iiofabd: bad --log-level '%s' (error, warn, info, debug)\n",
-					optarg);
-				goto out_usage;
-			}
-			cfg->log_level = (enum srv_log_level)level;
+			level = iiofab_logger_level_parse(optarg);
+			if (level < 0)
+				return usage_error("bad --log-level '%s' (error, warn, info, debug)",
+						   optarg);
+			cfg->log.level = level;
 			break;
 		case 'h':
 			usage(stdout);
-			free(cfg);
 			return 0;
 		case 'V':
 			printf("iiofabd %s (protocol %d)\n", IIOFABD_VERSION, IIOFAB_WIRE_VERSION);
-			free(cfg);
 			return 0;
 		default:
-			goto out_usage;
+			return usage_error(NULL);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iiofabd: unexpected argument '%s'\n", argv[optind]);
-		goto out_usage;
-	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!*psk_file && !cfg->insecure)
+		return usage_error("no --psk-file given: refusing to serve without "
+				   "authentication. Give --psk-file FILE, or --insecure to accept "
+				   "any client.");
+	return PARSED;
+}
+
+static int run(int argc, char **argv, struct srv_config *cfg)
+{
+	const char *psk_file = NULL;
+	struct iiofab_uri listen_uri;
+	char port[8];
+	int status;
+
+	cfg->log = (struct iiofab_logger){ log_stderr, NULL, IIOFAB_LOGGER_INFO };
+	status = parse_args(argc, argv, cfg, &listen_uri, &psk_file);
+	if (status != PARSED)
+		return status;
 	if (!cfg->listen_port) {
 		snprintf(port, sizeof(port), "%d", IIOFAB_DEFAULT_PORT);
 		cfg->listen_port = port;
 	}
-	if (psk_file && read_psk(psk_file, cfg) < 0)
-		goto out_fail;
-	if (!psk_file && !cfg->insecure) {
-		fprintf(stderr, "iiofabd: no --psk-file given: refusing to serve without "
-			"authentication. Give --psk-file FILE, or --insecure to accept any client.\n");
-		goto out_usage;
-	}
+	if (psk_file && iiofab_key_read(psk_file, &cfg->psk, &cfg->log) < 0)
+		return 1;
 	if (raise_memlock() < 0)
-		goto out_fail;
-	err = srv_run(cfg);
-	explicit_bzero(cfg->psk, sizeof(cfg->psk));
-	free(cfg);
-	return err < 0 ? 1 : 0;
+		return 1;
+	return srv_run(cfg) < 0 ? 1 : 0;
+}
 
-out_usage:
-	fprintf(stderr, "Try 'iiofabd --help' for more information.\n");
-	explicit_bzero(cfg->psk, sizeof(cfg->psk));
+int main(int argc, char **argv)
+{
+	struct srv_config *cfg = calloc(1, sizeof(*cfg));
+	int status;
+
+	if (!cfg) {
+		perror("iiofabd");
+		return 1;
+	}
+	status = run(argc, argv, cfg);
+	iiofab_key_wipe(&cfg->psk);
 	free(cfg);
-	return 2;
-out_fail:
-	explicit_bzero(cfg->psk, sizeof(cfg->psk));
-	free(cfg);
-	return 1;
+	return status;
 }

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <infiniband/verbs.h>
 
-#include "srv_errno.h"
+#include <iiofab/err.h>
+#include <iiofab/wire.h>
 #include "srv_reg.h"
 
 static struct ibv_mr *real_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset,
@@ -44,7 +45,8 @@ static int dmabuf_unsupported(int err)
 
 const char *srv_reg_path_name(enum srv_reg_path path)
 {
-	return path == SRV_REG_DMABUF ? "dmabuf-mr" : "memfd-mr";
+	return iiofab_wire_reg_path_name(path == SRV_REG_DMABUF ? IIOFAB_WIRE_REG_DMABUF :
+								 IIOFAB_WIRE_REG_MEMFD);
 }
 
 static void dereg(const struct srv_verbs_ops *ops, struct ibv_mr **mr)
@@ -65,7 +67,7 @@ static int reg_dmabuf_blocks(struct srv_reg *reg, struct ibv_pd *pd,
 							    iova, req->dmabuf_fds[i],
 							    req->access);
 		if (!reg->block_mr[i]) {
-			int err = srv_from_null();
+			int err = iiofab_err_errno(-EIO);
 
 			while (i--)
 				dereg(reg->ops, &reg->block_mr[i]);
@@ -101,7 +103,7 @@ int srv_reg_create(struct srv_reg **out, const struct srv_verbs_ops *ops,
 					    req->block_size * req->count,
 					    req->access);
 		if (!reg->arena_mr) {
-			err = srv_from_null();
+			err = iiofab_err_errno(-EIO);
 			goto out_free;
 		}
 		reg->path = SRV_REG_MEMFD;
@@ -113,7 +115,7 @@ int srv_reg_create(struct srv_reg **out, const struct srv_verbs_ops *ops,
 		reg->gen_addr = (uint64_t)(uintptr_t)req->gen;
 		reg->gen_mr = ops->reg_mr(pd, req->gen, req->gen_len, req->gen_access);
 		if (!reg->gen_mr) {
-			err = srv_from_null();
+			err = iiofab_err_errno(-EIO);
 			goto out_dereg_arena;
 		}
 	}

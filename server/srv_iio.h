@@ -12,7 +12,7 @@
 
 struct iio_device;
 struct iio_channel;
-struct srv_log;
+struct iiofab_logger;
 struct srv_iio;
 
 enum srv_iio_kind {
@@ -49,7 +49,7 @@ struct srv_scan {
 	struct srv_chan_info ch[SRV_IIO_MAX_SCAN];	/* scan order */
 };
 
-int srv_iio_open(struct srv_iio **out, const struct srv_log *log);
+int srv_iio_open(struct srv_iio **out, const struct iiofab_logger *log);
 void srv_iio_close(struct srv_iio *iio);
 
 unsigned int srv_iio_device_count(const struct srv_iio *iio);
