@@ -45,7 +45,11 @@ struct iiofab_sim_conv {
 	/* Completed once the buffer is freed; lives in the parent's devres. */
 	struct completion *released;
 
-	/* Settings; changed only while the buffer is disabled. */
+	/*
+	 * Settings, read by enable. Written only in direct mode, which keeps
+	 * them from changing between enable and disable; sysfs reads them
+	 * without a lock.
+	 */
 	u32 sampling_frequency;
 	enum iiofab_sim_pattern pattern;
 

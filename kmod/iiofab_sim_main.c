@@ -103,19 +103,22 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 {
 	struct iio_dev *indio_dev = dev_to_iio_dev(dev);
 	struct iiofab_sim_conv *conv = to_conv(dev);
-	int ret;
+	int pattern, ret;
 
-	ret = sysfs_match_string(iiofab_sim_pattern_names, buf);
-	if (ret < 0)
-		return ret;
+	pattern = sysfs_match_string(iiofab_sim_pattern_names, buf);
+	if (pattern < 0)
+		return pattern;
 
 	/*
-	 * The engine reads the pattern once, at enable; a write racing with
-	 * enable just takes effect at the next one.
+	 * The engine computes the pattern once, at enable. Direct mode holds
+	 * off enable until the new value is in place, and fails with -EBUSY
+	 * while the buffer runs.
 	 */
-	if (iio_buffer_enabled(indio_dev))
-		return -EBUSY;
-	WRITE_ONCE(conv->pattern, ret);
+	ret = iio_device_claim_direct_mode(indio_dev);
+	if (ret)
+		return ret;
+	WRITE_ONCE(conv->pattern, pattern);
+	iio_device_release_direct_mode(indio_dev);
 	return len;
 }
 
@@ -177,15 +180,18 @@ static int iiofab_sim_write_raw(struct iio_dev *indio_dev,
 				int val, int val2, long mask)
 {
 	struct iiofab_sim_state *st = iio_priv(indio_dev);
+	int ret;
 
 	switch (mask) {
 	case IIO_CHAN_INFO_SAMP_FREQ:
 		if (val < 0 || val2 || val > IIOFAB_SIM_MAX_RATE)
 			return -EINVAL;
 		/* The engine paces with the rate it read at enable (see pattern). */
-		if (iio_buffer_enabled(indio_dev))
-			return -EBUSY;
+		ret = iio_device_claim_direct_mode(indio_dev);
+		if (ret)
+			return ret;
 		WRITE_ONCE(st->conv->sampling_frequency, val);
+		iio_device_release_direct_mode(indio_dev);
 		return 0;
 	default:
 		return -EINVAL;
