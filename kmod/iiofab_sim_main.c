@@ -219,35 +219,66 @@ static const struct iio_info iiofab_sim_dac_info = {
 	.attrs = &iiofab_sim_dac_group,
 };
 
-static struct iio_chan_spec *iiofab_sim_channels(struct device *dev,
-						 bool output, unsigned int count)
-{
-	struct iio_chan_spec *chans;
-	unsigned int i;
-
-	chans = devm_kcalloc(dev, count, sizeof(*chans), GFP_KERNEL);
-	if (!chans)
-		return NULL;
-
-	for (i = 0; i < count; i++) {
-		chans[i] = (struct iio_chan_spec) {
-			.type = IIO_VOLTAGE,
-			.indexed = 1,
-			.channel = i,
-			.output = output,
-			.scan_index = i,
-			.scan_type = {
-				.sign = 's',
-				.realbits = 16,
-				.storagebits = 16,
-				.endianness = IIO_LE,
-			},
-			.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),
-			.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),
-		};
-	}
-	return chans;
+#define IIOFAB_SIM_CHAN(_out, _i) {					\
+	.type = IIO_VOLTAGE,						\
+	.indexed = 1,							\
+	.channel = (_i),						\
+	.output = (_out),						\
+	.scan_index = (_i),						\
+	.scan_type = {							\
+		.sign = 's',						\
+		.realbits = 16,						\
+		.storagebits = 16,					\
+		.endianness = IIO_LE,					\
+	},								\
+	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),		\
+	.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),	\
 }
+
+/*
+ * Every converter has the first `channels` entries of its direction's
+ * table: num_channels says how many the IIO core sees.
+ */
+static const struct iio_chan_spec iiofab_sim_adc_channels[] = {
+	IIOFAB_SIM_CHAN(0, 0),
+	IIOFAB_SIM_CHAN(0, 1),
+	IIOFAB_SIM_CHAN(0, 2),
+	IIOFAB_SIM_CHAN(0, 3),
+	IIOFAB_SIM_CHAN(0, 4),
+	IIOFAB_SIM_CHAN(0, 5),
+	IIOFAB_SIM_CHAN(0, 6),
+	IIOFAB_SIM_CHAN(0, 7),
+	IIOFAB_SIM_CHAN(0, 8),
+	IIOFAB_SIM_CHAN(0, 9),
+	IIOFAB_SIM_CHAN(0, 10),
+	IIOFAB_SIM_CHAN(0, 11),
+	IIOFAB_SIM_CHAN(0, 12),
+	IIOFAB_SIM_CHAN(0, 13),
+	IIOFAB_SIM_CHAN(0, 14),
+	IIOFAB_SIM_CHAN(0, 15),
+};
+
+static const struct iio_chan_spec iiofab_sim_dac_channels[] = {
+	IIOFAB_SIM_CHAN(1, 0),
+	IIOFAB_SIM_CHAN(1, 1),
+	IIOFAB_SIM_CHAN(1, 2),
+	IIOFAB_SIM_CHAN(1, 3),
+	IIOFAB_SIM_CHAN(1, 4),
+	IIOFAB_SIM_CHAN(1, 5),
+	IIOFAB_SIM_CHAN(1, 6),
+	IIOFAB_SIM_CHAN(1, 7),
+	IIOFAB_SIM_CHAN(1, 8),
+	IIOFAB_SIM_CHAN(1, 9),
+	IIOFAB_SIM_CHAN(1, 10),
+	IIOFAB_SIM_CHAN(1, 11),
+	IIOFAB_SIM_CHAN(1, 12),
+	IIOFAB_SIM_CHAN(1, 13),
+	IIOFAB_SIM_CHAN(1, 14),
+	IIOFAB_SIM_CHAN(1, 15),
+};
+
+static_assert(ARRAY_SIZE(iiofab_sim_adc_channels) == IIOFAB_SIM_MAX_CHANNELS);
+static_assert(ARRAY_SIZE(iiofab_sim_dac_channels) == IIOFAB_SIM_MAX_CHANNELS);
 
 /*
  * Drops the driver's reference to the buffer and waits until the IIO core
@@ -297,10 +328,9 @@ static int iiofab_sim_add(struct device *dev, bool output, unsigned int index)
 		return -ENOMEM;
 	indio_dev->info = output ? &iiofab_sim_dac_info : &iiofab_sim_adc_info;
 	indio_dev->modes = INDIO_BUFFER_HARDWARE;
+	indio_dev->channels = output ? iiofab_sim_dac_channels :
+				       iiofab_sim_adc_channels;
 	indio_dev->num_channels = channels;
-	indio_dev->channels = iiofab_sim_channels(dev, output, channels);
-	if (!indio_dev->channels)
-		return -ENOMEM;
 
 	ret = iio_device_attach_buffer(indio_dev, &holder->conv->buffer);
 	if (ret)
