@@ -17,6 +17,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/wait.h>
 
 /* The ramp offsets channel c by 4096 * c, so 16 channels use up its range. */
@@ -53,11 +54,20 @@ struct iiofab_sim_conv {
 	u32 sampling_frequency;
 	enum iiofab_sim_pattern pattern;
 
-	/* Counters: written by the engine, reset at enable, read by sysfs. */
-	u64 overruns;
-	u64 underruns;
-	u64 samples_consumed;
-	u64 pattern_errors;
+	/*
+	 * Counters, read by sysfs at any time. One writer at a time: enable
+	 * resets them before it starts the engine thread, then only that
+	 * thread adds to them until disable has stopped it. That is the
+	 * u64_stats_sync model: plain loads and stores on 64-bit, a seqcount
+	 * on 32-bit so that readers never see half an update. The engine is
+	 * a preemptible thread, so writers disable preemption for the update
+	 * (a reader preempting it on the same CPU would spin).
+	 */
+	struct u64_stats_sync stats_sync;
+	u64_stats_t overruns;
+	u64_stats_t underruns;
+	u64_stats_t samples_consumed;
+	u64_stats_t pattern_errors;
 
 	/*
 	 * Fileio ring of whole scans. head and tail are byte counters that
@@ -101,6 +111,8 @@ struct iiofab_sim_conv {
 struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
 					      struct completion *released);
 void iiofab_sim_conv_put(struct iiofab_sim_conv *conv);
+u64 iiofab_sim_counter_read(const struct iiofab_sim_conv *conv,
+			    const u64_stats_t *counter);
 
 static inline bool iiofab_sim_conv_is_output(const struct iiofab_sim_conv *conv)
 {

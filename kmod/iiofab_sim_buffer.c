@@ -59,9 +59,28 @@ static struct iiofab_sim_conv *to_conv(struct iio_buffer *buffer)
 	return container_of(buffer, struct iiofab_sim_conv, buffer);
 }
 
-static void iiofab_sim_count(u64 *counter, u64 add)
+/* Only the engine thread calls this (see the counters in iiofab_sim.h). */
+static void iiofab_sim_count(struct iiofab_sim_conv *conv,
+			     u64_stats_t *counter, u64 add)
 {
-	WRITE_ONCE(*counter, *counter + add);
+	guard(preempt)();
+	u64_stats_update_begin(&conv->stats_sync);
+	/* Not u64_stats_add(): it takes an unsigned long, 32 bits there. */
+	u64_stats_set(counter, u64_stats_read(counter) + add);
+	u64_stats_update_end(&conv->stats_sync);
+}
+
+u64 iiofab_sim_counter_read(const struct iiofab_sim_conv *conv,
+			    const u64_stats_t *counter)
+{
+	unsigned int start;
+	u64 value;
+
+	do {
+		start = u64_stats_fetch_begin(&conv->stats_sync);
+		value = u64_stats_read(counter);
+	} while (u64_stats_fetch_retry(&conv->stats_sync, start));
+	return value;
 }
 
 /*
@@ -167,9 +186,9 @@ static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
 		p += run;
 		nvals -= run;
 	}
-	iiofab_sim_count(&conv->samples_consumed, scans);
+	iiofab_sim_count(conv, &conv->samples_consumed, scans);
 	if (bad)
-		iiofab_sim_count(&conv->pattern_errors, bad);
+		iiofab_sim_count(conv, &conv->pattern_errors, bad);
 }
 
 static void iiofab_sim_process(struct iiofab_sim_conv *conv, void *mem,
@@ -337,11 +356,11 @@ static void iiofab_sim_account_missed(struct iiofab_sim_conv *conv, u64 missed)
 	if (!missed)
 		return;
 	if (iiofab_sim_conv_is_output(conv)) {
-		iiofab_sim_count(&conv->underruns, missed);
+		iiofab_sim_count(conv, &conv->underruns, missed);
 	} else {
 		/* The converter kept sampling: the ramp moves on regardless. */
 		conv->n += missed;
-		iiofab_sim_count(&conv->overruns, missed);
+		iiofab_sim_count(conv, &conv->overruns, missed);
 	}
 }
 
@@ -474,10 +493,14 @@ static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_de
 	conv->scan_bad = false;
 	conv->xfer_off = 0;
 	conv->run_frequency = conv->sampling_frequency;
-	WRITE_ONCE(conv->overruns, 0);
-	WRITE_ONCE(conv->underruns, 0);
-	WRITE_ONCE(conv->samples_consumed, 0);
-	WRITE_ONCE(conv->pattern_errors, 0);
+	scoped_guard(preempt) {
+		u64_stats_update_begin(&conv->stats_sync);
+		u64_stats_set(&conv->overruns, 0);
+		u64_stats_set(&conv->underruns, 0);
+		u64_stats_set(&conv->samples_consumed, 0);
+		u64_stats_set(&conv->pattern_errors, 0);
+		u64_stats_update_end(&conv->stats_sync);
+	}
 
 	ret = iiofab_sim_period_alloc(conv);
 	if (ret)
@@ -779,6 +802,7 @@ struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
 	conv->pattern = IIOFAB_SIM_PATTERN_RAMP;
 	mutex_init(&conv->ring_lock);
 	spin_lock_init(&conv->queue_lock);
+	u64_stats_init(&conv->stats_sync);
 	atomic_set(&conv->attached, 0);
 	init_waitqueue_head(&conv->engine_wq);
 

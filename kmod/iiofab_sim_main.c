@@ -70,25 +70,25 @@ static ssize_t iiofab_sim_counter_show(struct device *dev,
 				       struct device_attribute *attr, char *buf)
 {
 	struct iiofab_sim_conv *conv = to_conv(dev);
-	u64 value;
+	const u64_stats_t *counter;
 
 	switch ((enum iiofab_sim_counter)to_iio_dev_attr(attr)->address) {
 	case IIOFAB_SIM_OVERRUNS:
-		value = READ_ONCE(conv->overruns);
+		counter = &conv->overruns;
 		break;
 	case IIOFAB_SIM_UNDERRUNS:
-		value = READ_ONCE(conv->underruns);
+		counter = &conv->underruns;
 		break;
 	case IIOFAB_SIM_SAMPLES_CONSUMED:
-		value = READ_ONCE(conv->samples_consumed);
+		counter = &conv->samples_consumed;
 		break;
 	case IIOFAB_SIM_PATTERN_ERRORS:
-		value = READ_ONCE(conv->pattern_errors);
+		counter = &conv->pattern_errors;
 		break;
 	default:
 		return -EINVAL;
 	}
-	return sysfs_emit(buf, "%llu\n", value);
+	return sysfs_emit(buf, "%llu\n", iiofab_sim_counter_read(conv, counter));
 }
 
 static ssize_t pattern_show(struct device *dev, struct device_attribute *attr,
