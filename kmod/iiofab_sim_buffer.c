@@ -41,8 +41,14 @@
  * Scans moved plus scans lost still track real time.
  */
 #define IIOFAB_SIM_MAX_LAG_S	10
-/* Unthrottled mode moves at most this many scans between reschedules. */
+/*
+ * The engine moves at most this many scans between checks for
+ * kthread_stop(), in both modes; unthrottled, it also reschedules after
+ * each. A paced catch-up reschedules only after IIOFAB_SIM_YIELD_SCANS
+ * (see iiofab_sim_move_paced()).
+ */
 #define IIOFAB_SIM_BURST	16384
+#define IIOFAB_SIM_YIELD_SCANS	(64 * IIOFAB_SIM_BURST)
 #define IIOFAB_SIM_SINE_PERIOD	1000
 #define IIOFAB_SIM_SINE_AMPLITUDE	30000
 
@@ -376,6 +382,38 @@ static bool iiofab_sim_has_work(struct iiofab_sim_conv *conv)
 	return conv->ring_size - fill >= conv->scan_bytes;
 }
 
+/*
+ * Paced mode: moves up to @scans in bursts. A catch-up after a stall can be
+ * seconds of data (10 s of 16 channels at 100 MS/s is 32 GB); in one piece
+ * it would hold the CPU and keep kthread_stop(), so buffer disable and
+ * unbinding, waiting until all of it had moved.
+ *
+ * It yields only every IIOFAB_SIM_YIELD_SCANS, not after every burst: a
+ * consumer woken by a completion inside a catch-up would run at once and
+ * read counters that miss the rest of it, which skews any rate measured
+ * from them (kmod.rate). A catch-up of less than a second at 1 MS/s still
+ * runs in one piece, as before.
+ */
+static u64 iiofab_sim_move_paced(struct iiofab_sim_conv *conv, u64 scans)
+{
+	u64 moved = 0, unyielded = 0;
+
+	while (moved < scans) {
+		u64 burst = min_t(u64, scans - moved, IIOFAB_SIM_BURST);
+		u64 done = iiofab_sim_move(conv, burst);
+
+		moved += done;
+		if (done < burst || kthread_should_stop())
+			break;
+		unyielded += done;
+		if (unyielded >= IIOFAB_SIM_YIELD_SCANS) {
+			cond_resched();
+			unyielded = 0;
+		}
+	}
+	return moved;
+}
+
 static int iiofab_sim_engine(void *data)
 {
 	struct iiofab_sim_conv *conv = data;
@@ -408,7 +446,8 @@ static int iiofab_sim_engine(void *data)
 			iiofab_sim_account_missed(conv, todo - late);
 			todo = late;
 		}
-		moved = iiofab_sim_move(conv, todo);
+		/* What a disable cut off is lost too: it fell due before. */
+		moved = iiofab_sim_move_paced(conv, todo);
 		iiofab_sim_account_missed(conv, todo - moved);
 
 		set_current_state(TASK_INTERRUPTIBLE);
