@@ -12,7 +12,6 @@
 #define IIOFAB_SIM_H
 
 #include <linux/atomic.h>
-#include <linux/completion.h>
 #include <linux/iio/buffer_impl.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -43,8 +42,12 @@ struct iiofab_sim_conv {
 	/* First member: the IIO core only sees this. */
 	struct iio_buffer buffer;
 	struct device *dev;
-	/* Completed once the buffer is freed; lives in the parent's devres. */
-	struct completion *released;
+	/*
+	 * All NULL: the buffer's operations once this module may be gone
+	 * while an IIO buffer file still holds the buffer (see
+	 * iiofab_sim_conv_put()).
+	 */
+	struct iio_buffer_access_funcs orphan_access;
 
 	/*
 	 * Settings, read by enable. Written only in direct mode, which keeps
@@ -108,8 +111,7 @@ struct iiofab_sim_conv {
 	size_t period_vals;
 };
 
-struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
-					      struct completion *released);
+struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output);
 void iiofab_sim_conv_put(struct iiofab_sim_conv *conv);
 u64 iiofab_sim_counter_read(const struct iiofab_sim_conv *conv,
 			    const u64_stats_t *counter);

@@ -9,10 +9,13 @@
  * calls back into detach_dmabuf() whenever the last fence of a DMABUF is
  * released, possibly long after the file descriptors are closed.
  */
+#include <linux/delay.h>
 #include <linux/dma-fence.h>
 #include <linux/fixp-arith.h>
 #include <linux/highmem.h>
 #include <linux/hrtimer.h>
+#include <linux/jiffies.h>
+#include <linux/kref.h>
 #include <linux/kthread.h>
 #include <linux/math64.h>
 #include <linux/minmax.h>
@@ -49,6 +52,12 @@
  */
 #define IIOFAB_SIM_BURST	16384
 #define IIOFAB_SIM_YIELD_SCANS	(64 * IIOFAB_SIM_BURST)
+/*
+ * How long unbinding waits for a process to close an IIO buffer file, and
+ * how often it looks: nothing tells it when the file is closed.
+ */
+#define IIOFAB_SIM_RELEASE_WAIT_S	10
+#define IIOFAB_SIM_RELEASE_POLL_MS	100
 #define IIOFAB_SIM_SINE_PERIOD	1000
 #define IIOFAB_SIM_SINE_AMPLITUDE	30000
 
@@ -801,12 +810,10 @@ static int iiofab_sim_enqueue_dmabuf(struct iio_buffer *buffer,
 static void iiofab_sim_release(struct iio_buffer *buffer)
 {
 	struct iiofab_sim_conv *conv = to_conv(buffer);
-	struct completion *released = conv->released;
 
 	mutex_destroy(&conv->ring_lock);
 	vfree(conv->ring);
 	kvfree(conv);
-	complete(released);
 }
 
 static const struct iio_buffer_access_funcs iiofab_sim_access_funcs = {
@@ -826,8 +833,7 @@ static const struct iio_buffer_access_funcs iiofab_sim_access_funcs = {
 	.modes = INDIO_BUFFER_HARDWARE,
 };
 
-struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
-					      struct completion *released)
+struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output)
 {
 	struct iiofab_sim_conv *conv;
 
@@ -836,7 +842,6 @@ struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
 		return NULL;
 
 	conv->dev = dev;
-	conv->released = released;
 	conv->sampling_frequency = IIOFAB_SIM_DEFAULT_RATE;
 	conv->pattern = IIOFAB_SIM_PATTERN_RAMP;
 	mutex_init(&conv->ring_lock);
@@ -853,7 +858,52 @@ struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
 	return conv;
 }
 
+/*
+ * Leaves the buffer to an IIO buffer file that outlives this module. That
+ * file must then neither call into the module nor free anything through
+ * it. So the driver's reference is never dropped, and the buffer's release
+ * (code here) never runs; and its operations become the empty table in the
+ * leaked memory. The core then fails read and write with -ENODEV (it sees
+ * the device unregistered before it looks at the operations), the DMABUF
+ * ioctls with -EPERM (they find no operation, or no attachment), and frees
+ * only its own state when the file is closed. (A call that entered the
+ * old operations before the device was unregistered and is still inside
+ * them 10 s later is not covered: the core offers no way to drain them.)
+ */
+static void iiofab_sim_conv_orphan(struct iiofab_sim_conv *conv)
+{
+	WRITE_ONCE(conv->buffer.access, &conv->orphan_access);
+	dev_err(conv->dev,
+		"an IIO buffer file is still open after %d s: leaking its buffer (%zu bytes) so that closing it later is safe\n",
+		IIOFAB_SIM_RELEASE_WAIT_S,
+		sizeof(*conv) + conv->ring_size);
+}
+
+/*
+ * Unbinding: drops the driver's reference to the buffer once it is the
+ * last one, so that the buffer is released now, while its release callback
+ * still exists.
+ *
+ * The IIO core's reference goes with the IIO device, which an open IIO
+ * buffer file (IIO_BUFFER_GET_FD_IOCTL) keeps without pinning this module:
+ * that file's operations belong to industrialio. So wait for it, bounded.
+ * Once the device is gone nothing takes a new reference (attach_dmabuf()
+ * is refused while the module unloads), so a count of one stays one.
+ */
 void iiofab_sim_conv_put(struct iiofab_sim_conv *conv)
 {
+	unsigned long deadline = jiffies + IIOFAB_SIM_RELEASE_WAIT_S * HZ;
+
+	if (kref_read(&conv->buffer.ref) > 1)
+		dev_warn(conv->dev,
+			 "waiting up to %d s for a process to close its IIO buffer file\n",
+			 IIOFAB_SIM_RELEASE_WAIT_S);
+	while (kref_read(&conv->buffer.ref) > 1) {
+		if (time_after(jiffies, deadline)) {
+			iiofab_sim_conv_orphan(conv);
+			return;
+		}
+		msleep(IIOFAB_SIM_RELEASE_POLL_MS);
+	}
 	iio_buffer_put(&conv->buffer);
 }

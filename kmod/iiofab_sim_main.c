@@ -40,13 +40,6 @@ struct iiofab_sim_state {
 	struct iiofab_sim_conv *conv;
 };
 
-/* Outlives the buffer so that unbinding can wait for its release. */
-struct iiofab_sim_holder {
-	struct device *dev;
-	struct iiofab_sim_conv *conv;
-	struct completion released;
-};
-
 enum iiofab_sim_counter {
 	IIOFAB_SIM_OVERRUNS,
 	IIOFAB_SIM_UNDERRUNS,
@@ -280,38 +273,23 @@ static const struct iio_chan_spec iiofab_sim_dac_channels[] = {
 static_assert(ARRAY_SIZE(iiofab_sim_adc_channels) == IIOFAB_SIM_MAX_CHANNELS);
 static_assert(ARRAY_SIZE(iiofab_sim_dac_channels) == IIOFAB_SIM_MAX_CHANNELS);
 
-/*
- * Drops the driver's reference to the buffer and waits until the IIO core
- * has dropped its own: the buffer's callbacks live in this module. A process
- * still holding an IIO buffer file keeps it; unloading waits for that.
- */
-static void iiofab_sim_conv_put_wait(void *data)
+/* Unbinding, bounded: see iiofab_sim_conv_put(). */
+static void iiofab_sim_conv_put_action(void *conv)
 {
-	struct iiofab_sim_holder *holder = data;
-
-	iiofab_sim_conv_put(holder->conv);
-	while (!wait_for_completion_timeout(&holder->released, 10 * HZ))
-		dev_warn(holder->dev,
-			 "waiting for a process to close its IIO buffer file\n");
+	iiofab_sim_conv_put(conv);
 }
 
 static int iiofab_sim_add(struct device *dev, bool output, unsigned int index)
 {
-	struct iiofab_sim_holder *holder;
 	struct iiofab_sim_state *st;
+	struct iiofab_sim_conv *conv;
 	struct iio_dev *indio_dev;
 	int ret;
 
-	holder = devm_kzalloc(dev, sizeof(*holder), GFP_KERNEL);
-	if (!holder)
+	conv = iiofab_sim_conv_alloc(dev, output);
+	if (!conv)
 		return -ENOMEM;
-	holder->dev = dev;
-	init_completion(&holder->released);
-
-	holder->conv = iiofab_sim_conv_alloc(dev, output, &holder->released);
-	if (!holder->conv)
-		return -ENOMEM;
-	ret = devm_add_action_or_reset(dev, iiofab_sim_conv_put_wait, holder);
+	ret = devm_add_action_or_reset(dev, iiofab_sim_conv_put_action, conv);
 	if (ret)
 		return ret;
 
@@ -319,7 +297,7 @@ static int iiofab_sim_add(struct device *dev, bool output, unsigned int index)
 	if (!indio_dev)
 		return -ENOMEM;
 	st = iio_priv(indio_dev);
-	st->conv = holder->conv;
+	st->conv = conv;
 
 	indio_dev->name = output ? "iiofab-sim-dac" : "iiofab-sim-adc";
 	indio_dev->label = devm_kasprintf(dev, GFP_KERNEL, "%s%u",
@@ -332,7 +310,7 @@ static int iiofab_sim_add(struct device *dev, bool output, unsigned int index)
 				       iiofab_sim_adc_channels;
 	indio_dev->num_channels = channels;
 
-	ret = iio_device_attach_buffer(indio_dev, &holder->conv->buffer);
+	ret = iio_device_attach_buffer(indio_dev, &conv->buffer);
 	if (ret)
 		return ret;
 
