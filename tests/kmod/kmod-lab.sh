@@ -65,6 +65,13 @@ dev_dir() {
 
 count_named() { grep -lx "$1" "$SYS"/iio:device*/name 2>/dev/null | wc -l; }
 
+# Writes $2 to attribute $1; succeeds only if the write fails with EBUSY.
+write_busy() {
+	local err
+	if err=$( (echo "$2" >"$1") 2>&1); then return 1; fi
+	grep -q "Device or resource busy" <<<"$err"
+}
+
 group_load() {
 	local params adcs dacs ch d i
 	for params in "" "adcs=2 dacs=3 channels=8" "adcs=0 dacs=1 channels=1" \
@@ -129,8 +136,13 @@ group_load() {
 	echo 16 >"$adc/buffer0/length"
 	echo 1 >"$adc/buffer0/enable"
 	if echo 5 >"$adc/sampling_frequency" 2>/dev/null; then fail "rate change while enabled"; fi
+	write_busy "$adc/sampling_frequency" 5 || fail "rate change while enabled: not EBUSY"
+	write_busy "$adc/pattern" ramp || fail "pattern change while enabled: not EBUSY"
 	sleep 0.5
 	echo 0 >"$adc/buffer0/enable"
+	[ "$(cat "$adc/pattern")" = sine ] || fail "refused pattern write changed the pattern"
+	[ "$(cat "$adc/sampling_frequency")" = 1000 ] || fail "refused rate write changed the rate"
+	echo sine >"$adc/pattern" || fail "pattern write after disable"
 	out=$(cat "$adc/overruns")
 	[ "$out" -gt 0 ] || fail "no overruns counted with nobody reading ($out)"
 	sleep 0.1
