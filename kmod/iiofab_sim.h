@@ -12,11 +12,11 @@
 #define IIOFAB_SIM_H
 
 #include <linux/atomic.h>
-#include <linux/completion.h>
 #include <linux/iio/buffer_impl.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/wait.h>
 
 /* The ramp offsets channel c by 4096 * c, so 16 channels use up its range. */
@@ -42,18 +42,35 @@ struct iiofab_sim_conv {
 	/* First member: the IIO core only sees this. */
 	struct iio_buffer buffer;
 	struct device *dev;
-	/* Completed once the buffer is freed; lives in the parent's devres. */
-	struct completion *released;
+	/*
+	 * All NULL: the buffer's operations once this module may be gone
+	 * while an IIO buffer file still holds the buffer (see
+	 * iiofab_sim_conv_put()).
+	 */
+	struct iio_buffer_access_funcs orphan_access;
 
-	/* Settings; changed only while the buffer is disabled. */
+	/*
+	 * Settings, read by enable. Written only in direct mode, which keeps
+	 * them from changing between enable and disable; sysfs reads them
+	 * without a lock.
+	 */
 	u32 sampling_frequency;
 	enum iiofab_sim_pattern pattern;
 
-	/* Counters: written by the engine, reset at enable, read by sysfs. */
-	u64 overruns;
-	u64 underruns;
-	u64 samples_consumed;
-	u64 pattern_errors;
+	/*
+	 * Counters, read by sysfs at any time. One writer at a time: enable
+	 * resets them before it starts the engine thread, then only that
+	 * thread adds to them until disable has stopped it. That is the
+	 * u64_stats_sync model: plain loads and stores on 64-bit, a seqcount
+	 * on 32-bit so that readers never see half an update. The engine is
+	 * a preemptible thread, so writers disable preemption for the update
+	 * (a reader preempting it on the same CPU would spin).
+	 */
+	struct u64_stats_sync stats_sync;
+	u64_stats_t overruns;
+	u64_stats_t underruns;
+	u64_stats_t samples_consumed;
+	u64_stats_t pattern_errors;
 
 	/*
 	 * Fileio ring of whole scans. head and tail are byte counters that
@@ -94,9 +111,10 @@ struct iiofab_sim_conv {
 	size_t period_vals;
 };
 
-struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
-					      struct completion *released);
+struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output);
 void iiofab_sim_conv_put(struct iiofab_sim_conv *conv);
+u64 iiofab_sim_counter_read(const struct iiofab_sim_conv *conv,
+			    const u64_stats_t *counter);
 
 static inline bool iiofab_sim_conv_is_output(const struct iiofab_sim_conv *conv)
 {

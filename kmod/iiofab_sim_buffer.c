@@ -9,10 +9,13 @@
  * calls back into detach_dmabuf() whenever the last fence of a DMABUF is
  * released, possibly long after the file descriptors are closed.
  */
+#include <linux/delay.h>
 #include <linux/dma-fence.h>
 #include <linux/fixp-arith.h>
 #include <linux/highmem.h>
 #include <linux/hrtimer.h>
+#include <linux/jiffies.h>
+#include <linux/kref.h>
 #include <linux/kthread.h>
 #include <linux/math64.h>
 #include <linux/minmax.h>
@@ -41,8 +44,20 @@
  * Scans moved plus scans lost still track real time.
  */
 #define IIOFAB_SIM_MAX_LAG_S	10
-/* Unthrottled mode moves at most this many scans between reschedules. */
+/*
+ * The engine moves at most this many scans between checks for
+ * kthread_stop(), in both modes; unthrottled, it also reschedules after
+ * each. A paced catch-up reschedules only after IIOFAB_SIM_YIELD_SCANS
+ * (see iiofab_sim_move_paced()).
+ */
 #define IIOFAB_SIM_BURST	16384
+#define IIOFAB_SIM_YIELD_SCANS	(64 * IIOFAB_SIM_BURST)
+/*
+ * How long unbinding waits for a process to close an IIO buffer file, and
+ * how often it looks: nothing tells it when the file is closed.
+ */
+#define IIOFAB_SIM_RELEASE_WAIT_S	10
+#define IIOFAB_SIM_RELEASE_POLL_MS	100
 #define IIOFAB_SIM_SINE_PERIOD	1000
 #define IIOFAB_SIM_SINE_AMPLITUDE	30000
 
@@ -59,9 +74,28 @@ static struct iiofab_sim_conv *to_conv(struct iio_buffer *buffer)
 	return container_of(buffer, struct iiofab_sim_conv, buffer);
 }
 
-static void iiofab_sim_count(u64 *counter, u64 add)
+/* Only the engine thread calls this (see the counters in iiofab_sim.h). */
+static void iiofab_sim_count(struct iiofab_sim_conv *conv,
+			     u64_stats_t *counter, u64 add)
 {
-	WRITE_ONCE(*counter, *counter + add);
+	guard(preempt)();
+	u64_stats_update_begin(&conv->stats_sync);
+	/* Not u64_stats_add(): it takes an unsigned long, 32 bits there. */
+	u64_stats_set(counter, u64_stats_read(counter) + add);
+	u64_stats_update_end(&conv->stats_sync);
+}
+
+u64 iiofab_sim_counter_read(const struct iiofab_sim_conv *conv,
+			    const u64_stats_t *counter)
+{
+	unsigned int start;
+	u64 value;
+
+	do {
+		start = u64_stats_fetch_begin(&conv->stats_sync);
+		value = u64_stats_read(counter);
+	} while (u64_stats_fetch_retry(&conv->stats_sync, start));
+	return value;
 }
 
 /*
@@ -167,9 +201,9 @@ static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
 		p += run;
 		nvals -= run;
 	}
-	iiofab_sim_count(&conv->samples_consumed, scans);
+	iiofab_sim_count(conv, &conv->samples_consumed, scans);
 	if (bad)
-		iiofab_sim_count(&conv->pattern_errors, bad);
+		iiofab_sim_count(conv, &conv->pattern_errors, bad);
 }
 
 static void iiofab_sim_process(struct iiofab_sim_conv *conv, void *mem,
@@ -337,11 +371,11 @@ static void iiofab_sim_account_missed(struct iiofab_sim_conv *conv, u64 missed)
 	if (!missed)
 		return;
 	if (iiofab_sim_conv_is_output(conv)) {
-		iiofab_sim_count(&conv->underruns, missed);
+		iiofab_sim_count(conv, &conv->underruns, missed);
 	} else {
 		/* The converter kept sampling: the ramp moves on regardless. */
 		conv->n += missed;
-		iiofab_sim_count(&conv->overruns, missed);
+		iiofab_sim_count(conv, &conv->overruns, missed);
 	}
 }
 
@@ -355,6 +389,38 @@ static bool iiofab_sim_has_work(struct iiofab_sim_conv *conv)
 	if (iiofab_sim_conv_is_output(conv))
 		return fill >= conv->scan_bytes;
 	return conv->ring_size - fill >= conv->scan_bytes;
+}
+
+/*
+ * Paced mode: moves up to @scans in bursts. A catch-up after a stall can be
+ * seconds of data (10 s of 16 channels at 100 MS/s is 32 GB); in one piece
+ * it would hold the CPU and keep kthread_stop(), so buffer disable and
+ * unbinding, waiting until all of it had moved.
+ *
+ * It yields only every IIOFAB_SIM_YIELD_SCANS, not after every burst: a
+ * consumer woken by a completion inside a catch-up would run at once and
+ * read counters that miss the rest of it, which skews any rate measured
+ * from them (kmod.rate). A catch-up of less than a second at 1 MS/s still
+ * runs in one piece, as before.
+ */
+static u64 iiofab_sim_move_paced(struct iiofab_sim_conv *conv, u64 scans)
+{
+	u64 moved = 0, unyielded = 0;
+
+	while (moved < scans) {
+		u64 burst = min_t(u64, scans - moved, IIOFAB_SIM_BURST);
+		u64 done = iiofab_sim_move(conv, burst);
+
+		moved += done;
+		if (done < burst || kthread_should_stop())
+			break;
+		unyielded += done;
+		if (unyielded >= IIOFAB_SIM_YIELD_SCANS) {
+			cond_resched();
+			unyielded = 0;
+		}
+	}
+	return moved;
 }
 
 static int iiofab_sim_engine(void *data)
@@ -389,7 +455,8 @@ static int iiofab_sim_engine(void *data)
 			iiofab_sim_account_missed(conv, todo - late);
 			todo = late;
 		}
-		moved = iiofab_sim_move(conv, todo);
+		/* What a disable cut off is lost too: it fell due before. */
+		moved = iiofab_sim_move_paced(conv, todo);
 		iiofab_sim_account_missed(conv, todo - moved);
 
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -474,10 +541,14 @@ static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_de
 	conv->scan_bad = false;
 	conv->xfer_off = 0;
 	conv->run_frequency = conv->sampling_frequency;
-	WRITE_ONCE(conv->overruns, 0);
-	WRITE_ONCE(conv->underruns, 0);
-	WRITE_ONCE(conv->samples_consumed, 0);
-	WRITE_ONCE(conv->pattern_errors, 0);
+	scoped_guard(preempt) {
+		u64_stats_update_begin(&conv->stats_sync);
+		u64_stats_set(&conv->overruns, 0);
+		u64_stats_set(&conv->underruns, 0);
+		u64_stats_set(&conv->samples_consumed, 0);
+		u64_stats_set(&conv->pattern_errors, 0);
+		u64_stats_update_end(&conv->stats_sync);
+	}
 
 	ret = iiofab_sim_period_alloc(conv);
 	if (ret)
@@ -739,12 +810,10 @@ static int iiofab_sim_enqueue_dmabuf(struct iio_buffer *buffer,
 static void iiofab_sim_release(struct iio_buffer *buffer)
 {
 	struct iiofab_sim_conv *conv = to_conv(buffer);
-	struct completion *released = conv->released;
 
 	mutex_destroy(&conv->ring_lock);
 	vfree(conv->ring);
 	kvfree(conv);
-	complete(released);
 }
 
 static const struct iio_buffer_access_funcs iiofab_sim_access_funcs = {
@@ -764,8 +833,7 @@ static const struct iio_buffer_access_funcs iiofab_sim_access_funcs = {
 	.modes = INDIO_BUFFER_HARDWARE,
 };
 
-struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
-					      struct completion *released)
+struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output)
 {
 	struct iiofab_sim_conv *conv;
 
@@ -774,11 +842,11 @@ struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
 		return NULL;
 
 	conv->dev = dev;
-	conv->released = released;
 	conv->sampling_frequency = IIOFAB_SIM_DEFAULT_RATE;
 	conv->pattern = IIOFAB_SIM_PATTERN_RAMP;
 	mutex_init(&conv->ring_lock);
 	spin_lock_init(&conv->queue_lock);
+	u64_stats_init(&conv->stats_sync);
 	atomic_set(&conv->attached, 0);
 	init_waitqueue_head(&conv->engine_wq);
 
@@ -790,7 +858,52 @@ struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output,
 	return conv;
 }
 
+/*
+ * Leaves the buffer to an IIO buffer file that outlives this module. That
+ * file must then neither call into the module nor free anything through
+ * it. So the driver's reference is never dropped, and the buffer's release
+ * (code here) never runs; and its operations become the empty table in the
+ * leaked memory. The core then fails read and write with -ENODEV (it sees
+ * the device unregistered before it looks at the operations), the DMABUF
+ * ioctls with -EPERM (they find no operation, or no attachment), and frees
+ * only its own state when the file is closed. (A call that entered the
+ * old operations before the device was unregistered and is still inside
+ * them 10 s later is not covered: the core offers no way to drain them.)
+ */
+static void iiofab_sim_conv_orphan(struct iiofab_sim_conv *conv)
+{
+	WRITE_ONCE(conv->buffer.access, &conv->orphan_access);
+	dev_err(conv->dev,
+		"an IIO buffer file is still open after %d s: leaking its buffer (%zu bytes) so that closing it later is safe\n",
+		IIOFAB_SIM_RELEASE_WAIT_S,
+		sizeof(*conv) + conv->ring_size);
+}
+
+/*
+ * Unbinding: drops the driver's reference to the buffer once it is the
+ * last one, so that the buffer is released now, while its release callback
+ * still exists.
+ *
+ * The IIO core's reference goes with the IIO device, which an open IIO
+ * buffer file (IIO_BUFFER_GET_FD_IOCTL) keeps without pinning this module:
+ * that file's operations belong to industrialio. So wait for it, bounded.
+ * Once the device is gone nothing takes a new reference (attach_dmabuf()
+ * is refused while the module unloads), so a count of one stays one.
+ */
 void iiofab_sim_conv_put(struct iiofab_sim_conv *conv)
 {
+	unsigned long deadline = jiffies + IIOFAB_SIM_RELEASE_WAIT_S * HZ;
+
+	if (kref_read(&conv->buffer.ref) > 1)
+		dev_warn(conv->dev,
+			 "waiting up to %d s for a process to close its IIO buffer file\n",
+			 IIOFAB_SIM_RELEASE_WAIT_S);
+	while (kref_read(&conv->buffer.ref) > 1) {
+		if (time_after(jiffies, deadline)) {
+			iiofab_sim_conv_orphan(conv);
+			return;
+		}
+		msleep(IIOFAB_SIM_RELEASE_POLL_MS);
+	}
 	iio_buffer_put(&conv->buffer);
 }

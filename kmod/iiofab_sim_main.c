@@ -40,13 +40,6 @@ struct iiofab_sim_state {
 	struct iiofab_sim_conv *conv;
 };
 
-/* Outlives the buffer so that unbinding can wait for its release. */
-struct iiofab_sim_holder {
-	struct device *dev;
-	struct iiofab_sim_conv *conv;
-	struct completion released;
-};
-
 enum iiofab_sim_counter {
 	IIOFAB_SIM_OVERRUNS,
 	IIOFAB_SIM_UNDERRUNS,
@@ -70,25 +63,25 @@ static ssize_t iiofab_sim_counter_show(struct device *dev,
 				       struct device_attribute *attr, char *buf)
 {
 	struct iiofab_sim_conv *conv = to_conv(dev);
-	u64 value;
+	const u64_stats_t *counter;
 
 	switch ((enum iiofab_sim_counter)to_iio_dev_attr(attr)->address) {
 	case IIOFAB_SIM_OVERRUNS:
-		value = READ_ONCE(conv->overruns);
+		counter = &conv->overruns;
 		break;
 	case IIOFAB_SIM_UNDERRUNS:
-		value = READ_ONCE(conv->underruns);
+		counter = &conv->underruns;
 		break;
 	case IIOFAB_SIM_SAMPLES_CONSUMED:
-		value = READ_ONCE(conv->samples_consumed);
+		counter = &conv->samples_consumed;
 		break;
 	case IIOFAB_SIM_PATTERN_ERRORS:
-		value = READ_ONCE(conv->pattern_errors);
+		counter = &conv->pattern_errors;
 		break;
 	default:
 		return -EINVAL;
 	}
-	return sysfs_emit(buf, "%llu\n", value);
+	return sysfs_emit(buf, "%llu\n", iiofab_sim_counter_read(conv, counter));
 }
 
 static ssize_t pattern_show(struct device *dev, struct device_attribute *attr,
@@ -103,19 +96,22 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 {
 	struct iio_dev *indio_dev = dev_to_iio_dev(dev);
 	struct iiofab_sim_conv *conv = to_conv(dev);
-	int ret;
+	int pattern, ret;
 
-	ret = sysfs_match_string(iiofab_sim_pattern_names, buf);
-	if (ret < 0)
-		return ret;
+	pattern = sysfs_match_string(iiofab_sim_pattern_names, buf);
+	if (pattern < 0)
+		return pattern;
 
 	/*
-	 * The engine reads the pattern once, at enable; a write racing with
-	 * enable just takes effect at the next one.
+	 * The engine computes the pattern once, at enable. Direct mode holds
+	 * off enable until the new value is in place, and fails with -EBUSY
+	 * while the buffer runs.
 	 */
-	if (iio_buffer_enabled(indio_dev))
-		return -EBUSY;
-	WRITE_ONCE(conv->pattern, ret);
+	ret = iio_device_claim_direct_mode(indio_dev);
+	if (ret)
+		return ret;
+	WRITE_ONCE(conv->pattern, pattern);
+	iio_device_release_direct_mode(indio_dev);
 	return len;
 }
 
@@ -177,15 +173,18 @@ static int iiofab_sim_write_raw(struct iio_dev *indio_dev,
 				int val, int val2, long mask)
 {
 	struct iiofab_sim_state *st = iio_priv(indio_dev);
+	int ret;
 
 	switch (mask) {
 	case IIO_CHAN_INFO_SAMP_FREQ:
 		if (val < 0 || val2 || val > IIOFAB_SIM_MAX_RATE)
 			return -EINVAL;
 		/* The engine paces with the rate it read at enable (see pattern). */
-		if (iio_buffer_enabled(indio_dev))
-			return -EBUSY;
+		ret = iio_device_claim_direct_mode(indio_dev);
+		if (ret)
+			return ret;
 		WRITE_ONCE(st->conv->sampling_frequency, val);
+		iio_device_release_direct_mode(indio_dev);
 		return 0;
 	default:
 		return -EINVAL;
@@ -213,68 +212,84 @@ static const struct iio_info iiofab_sim_dac_info = {
 	.attrs = &iiofab_sim_dac_group,
 };
 
-static struct iio_chan_spec *iiofab_sim_channels(struct device *dev,
-						 bool output, unsigned int count)
-{
-	struct iio_chan_spec *chans;
-	unsigned int i;
-
-	chans = devm_kcalloc(dev, count, sizeof(*chans), GFP_KERNEL);
-	if (!chans)
-		return NULL;
-
-	for (i = 0; i < count; i++) {
-		chans[i] = (struct iio_chan_spec) {
-			.type = IIO_VOLTAGE,
-			.indexed = 1,
-			.channel = i,
-			.output = output,
-			.scan_index = i,
-			.scan_type = {
-				.sign = 's',
-				.realbits = 16,
-				.storagebits = 16,
-				.endianness = IIO_LE,
-			},
-			.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),
-			.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),
-		};
-	}
-	return chans;
+#define IIOFAB_SIM_CHAN(_out, _i) {					\
+	.type = IIO_VOLTAGE,						\
+	.indexed = 1,							\
+	.channel = (_i),						\
+	.output = (_out),						\
+	.scan_index = (_i),						\
+	.scan_type = {							\
+		.sign = 's',						\
+		.realbits = 16,						\
+		.storagebits = 16,					\
+		.endianness = IIO_LE,					\
+	},								\
+	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),		\
+	.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),	\
 }
 
 /*
- * Drops the driver's reference to the buffer and waits until the IIO core
- * has dropped its own: the buffer's callbacks live in this module. A process
- * still holding an IIO buffer file keeps it; unloading waits for that.
+ * Every converter has the first `channels` entries of its direction's
+ * table: num_channels says how many the IIO core sees.
  */
-static void iiofab_sim_conv_put_wait(void *data)
-{
-	struct iiofab_sim_holder *holder = data;
+static const struct iio_chan_spec iiofab_sim_adc_channels[] = {
+	IIOFAB_SIM_CHAN(0, 0),
+	IIOFAB_SIM_CHAN(0, 1),
+	IIOFAB_SIM_CHAN(0, 2),
+	IIOFAB_SIM_CHAN(0, 3),
+	IIOFAB_SIM_CHAN(0, 4),
+	IIOFAB_SIM_CHAN(0, 5),
+	IIOFAB_SIM_CHAN(0, 6),
+	IIOFAB_SIM_CHAN(0, 7),
+	IIOFAB_SIM_CHAN(0, 8),
+	IIOFAB_SIM_CHAN(0, 9),
+	IIOFAB_SIM_CHAN(0, 10),
+	IIOFAB_SIM_CHAN(0, 11),
+	IIOFAB_SIM_CHAN(0, 12),
+	IIOFAB_SIM_CHAN(0, 13),
+	IIOFAB_SIM_CHAN(0, 14),
+	IIOFAB_SIM_CHAN(0, 15),
+};
 
-	iiofab_sim_conv_put(holder->conv);
-	while (!wait_for_completion_timeout(&holder->released, 10 * HZ))
-		dev_warn(holder->dev,
-			 "waiting for a process to close its IIO buffer file\n");
+static const struct iio_chan_spec iiofab_sim_dac_channels[] = {
+	IIOFAB_SIM_CHAN(1, 0),
+	IIOFAB_SIM_CHAN(1, 1),
+	IIOFAB_SIM_CHAN(1, 2),
+	IIOFAB_SIM_CHAN(1, 3),
+	IIOFAB_SIM_CHAN(1, 4),
+	IIOFAB_SIM_CHAN(1, 5),
+	IIOFAB_SIM_CHAN(1, 6),
+	IIOFAB_SIM_CHAN(1, 7),
+	IIOFAB_SIM_CHAN(1, 8),
+	IIOFAB_SIM_CHAN(1, 9),
+	IIOFAB_SIM_CHAN(1, 10),
+	IIOFAB_SIM_CHAN(1, 11),
+	IIOFAB_SIM_CHAN(1, 12),
+	IIOFAB_SIM_CHAN(1, 13),
+	IIOFAB_SIM_CHAN(1, 14),
+	IIOFAB_SIM_CHAN(1, 15),
+};
+
+static_assert(ARRAY_SIZE(iiofab_sim_adc_channels) == IIOFAB_SIM_MAX_CHANNELS);
+static_assert(ARRAY_SIZE(iiofab_sim_dac_channels) == IIOFAB_SIM_MAX_CHANNELS);
+
+/* Unbinding, bounded: see iiofab_sim_conv_put(). */
+static void iiofab_sim_conv_put_action(void *conv)
+{
+	iiofab_sim_conv_put(conv);
 }
 
 static int iiofab_sim_add(struct device *dev, bool output, unsigned int index)
 {
-	struct iiofab_sim_holder *holder;
 	struct iiofab_sim_state *st;
+	struct iiofab_sim_conv *conv;
 	struct iio_dev *indio_dev;
 	int ret;
 
-	holder = devm_kzalloc(dev, sizeof(*holder), GFP_KERNEL);
-	if (!holder)
+	conv = iiofab_sim_conv_alloc(dev, output);
+	if (!conv)
 		return -ENOMEM;
-	holder->dev = dev;
-	init_completion(&holder->released);
-
-	holder->conv = iiofab_sim_conv_alloc(dev, output, &holder->released);
-	if (!holder->conv)
-		return -ENOMEM;
-	ret = devm_add_action_or_reset(dev, iiofab_sim_conv_put_wait, holder);
+	ret = devm_add_action_or_reset(dev, iiofab_sim_conv_put_action, conv);
 	if (ret)
 		return ret;
 
@@ -282,7 +297,7 @@ static int iiofab_sim_add(struct device *dev, bool output, unsigned int index)
 	if (!indio_dev)
 		return -ENOMEM;
 	st = iio_priv(indio_dev);
-	st->conv = holder->conv;
+	st->conv = conv;
 
 	indio_dev->name = output ? "iiofab-sim-dac" : "iiofab-sim-adc";
 	indio_dev->label = devm_kasprintf(dev, GFP_KERNEL, "%s%u",
@@ -291,12 +306,11 @@ static int iiofab_sim_add(struct device *dev, bool output, unsigned int index)
 		return -ENOMEM;
 	indio_dev->info = output ? &iiofab_sim_dac_info : &iiofab_sim_adc_info;
 	indio_dev->modes = INDIO_BUFFER_HARDWARE;
+	indio_dev->channels = output ? iiofab_sim_dac_channels :
+				       iiofab_sim_adc_channels;
 	indio_dev->num_channels = channels;
-	indio_dev->channels = iiofab_sim_channels(dev, output, channels);
-	if (!indio_dev->channels)
-		return -ENOMEM;
 
-	ret = iio_device_attach_buffer(indio_dev, &holder->conv->buffer);
+	ret = iio_device_attach_buffer(indio_dev, &conv->buffer);
 	if (ret)
 		return ret;
 

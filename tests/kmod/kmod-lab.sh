@@ -65,6 +65,13 @@ dev_dir() {
 
 count_named() { grep -lx "$1" "$SYS"/iio:device*/name 2>/dev/null | wc -l; }
 
+# Writes $2 to attribute $1; succeeds only if the write fails with EBUSY.
+write_busy() {
+	local err
+	if err=$( (echo "$2" >"$1") 2>&1); then return 1; fi
+	grep -q "Device or resource busy" <<<"$err"
+}
+
 group_load() {
 	local params adcs dacs ch d i
 	for params in "" "adcs=2 dacs=3 channels=8" "adcs=0 dacs=1 channels=1" \
@@ -129,8 +136,13 @@ group_load() {
 	echo 16 >"$adc/buffer0/length"
 	echo 1 >"$adc/buffer0/enable"
 	if echo 5 >"$adc/sampling_frequency" 2>/dev/null; then fail "rate change while enabled"; fi
+	write_busy "$adc/sampling_frequency" 5 || fail "rate change while enabled: not EBUSY"
+	write_busy "$adc/pattern" ramp || fail "pattern change while enabled: not EBUSY"
 	sleep 0.5
 	echo 0 >"$adc/buffer0/enable"
+	[ "$(cat "$adc/pattern")" = sine ] || fail "refused pattern write changed the pattern"
+	[ "$(cat "$adc/sampling_frequency")" = 1000 ] || fail "refused rate write changed the rate"
+	echo sine >"$adc/pattern" || fail "pattern write after disable"
 	out=$(cat "$adc/overruns")
 	[ "$out" -gt 0 ] || fail "no overruns counted with nobody reading ($out)"
 	sleep 0.1
@@ -239,6 +251,60 @@ unload_while_attached() {
 	log "unload while $label DMABUFs attached: refused, then clean"
 }
 
+# A process holding only an IIO buffer fd (chardev closed, nothing attached)
+# does not keep the module: rmmod waits for it at most 10 s, then leaks that
+# buffer. The fd must then fail cleanly, and closing it must be safe.
+unload_while_buffer_fd_held() {
+	local pid i t0 took
+	load
+	python3 - "/dev/$(basename "$(dev_dir adc0)")" "$TMP/fd.out" "$TMP/fd.go" <<'PY' &
+import errno, fcntl, os, struct, sys, time
+GET_FD, ATTACH = 0xC0046991, 0x40046992  # _IOWR('i', 0x91, int), _IOW('i', 0x92, int)
+chardev = os.open(sys.argv[1], os.O_RDWR)
+arg = bytearray(struct.pack("i", 0))
+fcntl.ioctl(chardev, GET_FD, arg, True)
+fd = struct.unpack("i", arg)[0]
+os.close(chardev)
+out = open(sys.argv[2], "w", buffering=1)
+out.write("READY\n")
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.1)
+def err(call):
+    try:
+        call()
+    except OSError as e:
+        return errno.errorcode[e.errno]
+    return "ok"
+read = err(lambda: os.read(fd, 64))
+attach = err(lambda: fcntl.ioctl(fd, ATTACH, struct.pack("i", -1)))
+os.close(fd)
+out.write(f"read={read} attach={attach}\n")
+PY
+	pid=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q READY "$TMP/fd.out" 2>/dev/null && break
+		kill -0 $pid 2>/dev/null || fail "buffer fd holder died"
+		sleep 0.1
+	done
+	grep -q READY "$TMP/fd.out" || fail "buffer fd holder never ready"
+	t0=$(date +%s)
+	unload || fail "rmmod under a held buffer fd failed"
+	took=$(($(date +%s) - t0))
+	! loaded || fail "module still loaded"
+	if [ "$took" -lt 9 ] || [ "$took" -gt 40 ]; then
+		fail "rmmod under a held buffer fd took $took s, want about 10"
+	fi
+	dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q "IIO buffer file is still open after 10 s: leaking" ||
+		fail "no kernel error about the leaked buffer"
+	touch "$TMP/fd.go"
+	wait $pid || fail "buffer fd holder failed"
+	grep -qx "read=ENODEV attach=EPERM" "$TMP/fd.out" ||
+		{ cat "$TMP/fd.out"; fail "held buffer fd after unload"; }
+	load
+	unload
+	log "unload while a buffer fd is held: bounded ($took s), fd fails cleanly, close safe"
+}
+
 group_lifecycle() {
 	load
 	"$T/t_kmod_dmabuf_life" detach-queued
@@ -248,6 +314,8 @@ group_lifecycle() {
 	unload_while_attached adc0 none
 	check_dmesg "unload while ADC attached"
 	unload_while_attached dac0 disable
+	check_dmesg "unload while DAC attached"
+	unload_while_buffer_fd_held
 }
 
 group_rate() {
