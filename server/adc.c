@@ -110,6 +110,19 @@ static int block_enqueue(struct srv_block *blk)
 	return 0;
 }
 
+/* Takes a held block back from every subscriber and requeues it. */
+static bool reclaim(struct srv_stream *st, struct srv_block *old)
+{
+	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next)
+		sub->held[old->idx] = 0;
+	old->holders = 0;
+	stats_of(st)->blocks_reclaimed++;
+	stats_of(st)->samples_reclaimed += srv_stream_block_scans(st);
+	iiofab_log_debug(st->all->log, "stream %u: reclaimed block %u (seq %llu)",
+			 st->id, old->idx, (unsigned long long)old->seq);
+	return block_enqueue(old) == 0;
+}
+
 /*
  * Overrun: the converter must not starve, so the oldest held block goes
  * back (never the one just announced: with one or two blocks that would
@@ -125,16 +138,7 @@ static bool reclaim_oldest(struct srv_stream *st, const struct srv_block *keep)
 		if (blk != keep && blk->state == SRV_BLK_HELD && (!old || blk->seq < old->seq))
 			old = blk;
 	}
-	if (!old)
-		return false;
-	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next)
-		sub->held[old->idx] = 0;
-	old->holders = 0;
-	stats_of(st)->blocks_reclaimed++;
-	stats_of(st)->samples_reclaimed += srv_stream_block_scans(st);
-	iiofab_log_debug(st->all->log, "stream %u: overrun, reclaimed block %u (seq %llu)",
-			 st->id, old->idx, (unsigned long long)old->seq);
-	return block_enqueue(old) == 0;
+	return old && reclaim(st, old);
 }
 
 /* Up to IIOFAB_WIRE_MAX_READY pending READY entries into buf: its length, or 0. */
@@ -294,6 +298,11 @@ static void adc_block_done(struct srv_block *blk)
 		return;
 	}
 	announce(blk);
+	if (st->all->tear_every && blk->seq % st->all->tear_every == st->all->tear_every - 1) {
+		stats_of(st)->test_tears++;
+		(void)reclaim(st, blk);
+		return;
+	}
 	/*
 	 * Reclaim before IIO is empty: with one block left queued the
 	 * converter is filling it now and would drop scans from the moment it

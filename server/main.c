@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,14 @@ static void usage(FILE *f)
 "                            standard error.\n"
 "  -h, --help                show this help and exit\n"
 "  -V, --version             show the version and exit\n"
+"\n"
+"Testing (never in service; off unless given):\n"
+"      --test-tear-every N   take every Nth announced ADC block back from its\n"
+"                            clients right after its READY, so their RDMA READ\n"
+"                            of it overlaps its reuse by the converter: clients\n"
+"                            must find it torn, discard it and report its scans\n"
+"                            lost. Counted as test_tears (and blocks_lost) by\n"
+"                            STATS.\n"
 "\n"
 "Memory:\n"
 "  Each stream is one sealed memfd of BLOCKS x BLOCK_SIZE bytes with a udmabuf per\n"
@@ -159,6 +168,19 @@ static int raise_memlock(void)
 
 enum { PARSED = -1 };
 
+static int parse_count(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || !v || v > UINT32_MAX || s[0] == '-')
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
 /* Fills cfg from the options: PARSED, or the exit status when done already. */
 static int parse_args(int argc, char **argv, struct srv_config *cfg, struct iiofab_uri *listen,
 		      const char **psk_file)
@@ -168,6 +190,7 @@ static int parse_args(int argc, char **argv, struct srv_config *cfg, struct iiof
 		{ "psk-file", required_argument, NULL, 'k' },
 		{ "insecure", no_argument, NULL, 'I' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "test-tear-every", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -193,6 +216,11 @@ static int parse_args(int argc, char **argv, struct srv_config *cfg, struct iiof
 				return usage_error("bad --log-level '%s' (error, warn, info, debug)",
 						   optarg);
 			cfg->log.level = level;
+			break;
+		case 'T':
+			if (parse_count(optarg, &cfg->test_tear_every) < 0)
+				return usage_error("bad --test-tear-every '%s' (a block count, 1 or more)",
+						   optarg);
 			break;
 		case 'h':
 			usage(stdout);

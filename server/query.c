@@ -214,6 +214,7 @@ void srv_handle_stats(struct srv_client *cl, uint32_t req_id)
 	add_stat(m, "blocks_withheld", s->blocks_withheld);
 	add_stat(m, "samples_withheld", s->samples_withheld);
 	add_stat(m, "ready_messages", s->ready_messages);
+	add_stat(m, "test_tears", s->test_tears);
 	add_stat(m, "dac_blocks_submitted", s->dac_blocks_submitted);
 	add_stat(m, "dac_bytes_submitted", s->dac_bytes_submitted);
 	add_stat(m, "dac_cyclic_submits", s->dac_cyclic_submits);

@@ -329,6 +329,7 @@ static void init(struct srv *srv, const struct srv_config *cfg)
 	srv->sigfd = srv->timerfd = -1;
 	srv->streams = (struct srv_streams){
 		.log = srv->log, .stats = &srv->stats, .verbs = &srv_verbs_default,
+		.tear_every = cfg->test_tear_every,
 	};
 	srv->env = (struct srv_env){
 		.cfg = cfg, .log = srv->log, .stats = &srv->stats, .streams = &srv->streams,

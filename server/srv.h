@@ -68,6 +68,7 @@ struct srv_stats {
 	uint64_t blocks_withheld;	/* completed with a hole: never announced */
 	uint64_t samples_withheld;
 	uint64_t ready_messages;
+	uint64_t test_tears;		/* --test-tear-every: blocks reused under a READ */
 	uint64_t dac_blocks_submitted;	/* DAC: blocks handed to IIO for clients */
 	uint64_t dac_bytes_submitted;
 	uint64_t dac_cyclic_submits;
@@ -86,6 +87,7 @@ struct srv_config {
 	const char *listen_port;
 	struct iiofab_key psk;		/* len 0: no key */
 	bool insecure;
+	unsigned int test_tear_every;	/* 0: off */
 	struct iiofab_logger log;
 };
 

@@ -51,6 +51,12 @@ struct srv_streams {
 	const struct srv_verbs_ops *verbs;
 	struct srv_stream *list;
 	uint32_t next_id;
+	/*
+	 * Test only (iiofabd --test-tear-every): every Nth announced input
+	 * block goes back to the converter right after its READY, so the
+	 * client's READ of it overlaps its reuse. 0: never.
+	 */
+	unsigned int tear_every;
 };
 
 struct srv_dir_ops {

@@ -224,6 +224,33 @@ static void test_enqueue_failure(void **state)
 	t_env_close(&e);
 }
 
+/* --test-tear-every: the block is announced, then reused at once. */
+static void test_forced_tear(void **state)
+{
+	struct srv_refusal why;
+	struct t_env e;
+
+	(void)state;
+	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
+	e.streams.tear_every = 2;
+	assert_int_equal(srv_stream_start(e.st), 0);
+	t_conv_complete(e.conv);
+	assert_int_equal(e.st->blocks[0].state, SRV_BLK_HELD);
+	assert_int_equal(t_conv_complete(e.conv), 1);
+	assert_int_equal(e.sink.n_ready, 2);
+	assert_int_equal(e.sink.ready[1].block, 1);
+	assert_int_equal(e.sink.ready[1].generation, 1);
+	/* Back with the converter under a new generation: a client's READ is torn. */
+	assert_int_equal(e.st->blocks[1].state, SRV_BLK_QUEUED);
+	assert_int_equal(e.st->gen[1], 2);
+	assert_int_equal(e.stats.test_tears, 1);
+	assert_int_equal(e.stats.blocks_reclaimed, 1);
+	/* The client's RELEASE of it is stale, as after any reclaim. */
+	assert_int_equal(t_release(&e, 1, 1, &why), 0);
+	assert_int_equal(e.stats.stale_releases, 1);
+	t_env_close(&e);
+}
+
 static void test_ring(void **state)
 {
 	struct srv_ring r;
@@ -260,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_release_refusals),
 		cmocka_unit_test(test_stop_start),
 		cmocka_unit_test(test_enqueue_failure),
+		cmocka_unit_test(test_forced_tear),
 		cmocka_unit_test(test_ring),
 	};
 
