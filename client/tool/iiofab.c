@@ -26,11 +26,11 @@
 #include <unistd.h>
 
 #include <iiofab.h>
+#include <iiofab/auth.h>
 
 #include "bench_stats.h"
 
 #define EXIT_USAGE 2
-#define PSK_MAX 4096
 #define MAX_CHANNELS 64
 
 enum cmd {
@@ -142,8 +142,8 @@ static const struct {
 static const char common_help[] =
 	"Common options:\n"
 	"  -k, --psk-file FILE  authenticate with the pre-shared key in FILE (its\n"
-	"                       bytes, a trailing newline ignored); the server must\n"
-	"                       prove the same key\n"
+	"                       bytes, a trailing newline ignored, 16 to 1024 of\n"
+	"                       them); the server must prove the same key\n"
 	"      --insecure       connect without a key (the server must allow it);\n"
 	"                       the default when no --psk-file is given\n"
 	"  -t, --timeout MS     connect and request timeout (default 5000)\n"
@@ -315,11 +315,8 @@ static void print_help(enum cmd cmd)
 
 static void log_cb(void *user, enum iiofab_log_level level, const char *msg)
 {
-	static const char *const names[] = { "", "error", "warning", "info",
-					     "debug" };
-
-	fprintf(stderr, "iiofab: %s: %s\n",
-		level <= IIOFAB_LOG_DEBUG ? names[level] : "?", msg);
+	fprintf(stderr, "iiofab: %s: %s\n", iiofab_logger_level_name((int)level),
+		msg);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -544,52 +541,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-static int read_psk(const char *path, uint8_t *key, size_t *len)
+/* common/'s messages (the key file) look like the library's. */
+static void common_log_cb(void *arg, int level, const char *msg)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-
-	if (fd < 0) {
-		fprintf(stderr, "iiofab: cannot open key file %s: %s\n", path,
-			strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		ssize_t r = read(fd, key + n, PSK_MAX - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "iiofab: cannot read key file %s: %s\n",
-				path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == PSK_MAX) {
-			fprintf(stderr, "iiofab: key file %s is too large\n", path);
-			close(fd);
-			return -1;
-		}
-	}
-	close(fd);
-	if (n && key[n - 1] == '\n')
-		n--;
-	if (n < 16) {
-		fprintf(stderr, "iiofab: key in %s is shorter than 16 bytes\n",
-			path);
-		return -1;
-	}
-	*len = n;
-	return 0;
+	log_cb(arg, (enum iiofab_log_level)level, msg);
 }
 
 static int connect_uri(const struct opts *o, const char *uri,
 		       struct iiofab_ctx **ctx)
 {
-	uint8_t key[PSK_MAX];
+	struct iiofab_key key = { .len = 0 };
 	struct iiofab_params p = {
 		.connect_timeout_ms = o->timeout_ms,
 		.op_timeout_ms = o->timeout_ms,
@@ -599,17 +560,20 @@ static int connect_uri(const struct opts *o, const char *uri,
 			o->verbosity == 1 ? IIOFAB_LOG_INFO : IIOFAB_LOG_DEBUG,
 		.client_name = "iiofab",
 	};
-	size_t len = 0;
+	struct iiofab_logger lg = {
+		.fn = common_log_cb,
+		.level = (int)p.log_level,
+	};
 	int ret;
 
 	if (o->psk_file) {
-		if (read_psk(o->psk_file, key, &len))
+		if (iiofab_key_read(o->psk_file, &key, &lg))
 			return -1;
-		p.psk = key;
-		p.psk_len = len;
+		p.psk = key.bytes;
+		p.psk_len = key.len;
 	}
 	ret = iiofab_connect(uri, &p, ctx);
-	memset(key, 0, len);
+	iiofab_key_wipe(&key);
 	if (ret) {
 		fprintf(stderr, "iiofab: cannot connect to %s: %s\n", uri,
 			iiofab_strerror(ret));
