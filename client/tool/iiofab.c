@@ -797,7 +797,7 @@ static int run_stat(const struct opts *o)
 
 struct verifier {
 	unsigned int n;
-	unsigned int offset[MAX_CHANNELS];
+	size_t offset[MAX_CHANNELS];
 	unsigned int scan_index[MAX_CHANNELS];
 	struct iiofab_data_format fmt[MAX_CHANNELS];
 	size_t scan_bytes;
@@ -806,10 +806,10 @@ struct verifier {
 	uint64_t bad_blocks;
 };
 
+/* Where each sample sits is the library's to say, as the server lays
+ * scans out; no copy of the IIO rules here. */
 static int verifier_init(struct verifier *v, const struct iiofab_stream *s)
 {
-	unsigned int off = 0;
-
 	v->n = iiofab_stream_get_channels_count(s);
 	v->scan_bytes = iiofab_stream_get_scan_bytes(s);
 	if (!v->n || v->n > MAX_CHANNELS)
@@ -820,13 +820,11 @@ static int verifier_init(struct verifier *v, const struct iiofab_stream *s)
 
 		v->fmt[i] = *iiofab_channel_get_format(ch);
 		v->scan_index[i] = (unsigned int)iiofab_channel_get_scan_index(ch);
+		v->offset[i] = iiofab_stream_get_channel_offset(s, i);
 		sz = v->fmt[i].storage_bits / 8;
-		if (!sz || sz > 8 || v->fmt[i].bits > 32)
+		if (!sz || sz > 8 || v->fmt[i].bits > 32 ||
+		    v->offset[i] + sz > v->scan_bytes)
 			return -EINVAL;
-		/* IIO aligns each sample to its own size. */
-		off = (off + sz - 1) / sz * sz;
-		v->offset[i] = off;
-		off += sz;
 	}
 	return 0;
 }
@@ -1559,34 +1557,19 @@ static ssize_t slurp(int fd, uint8_t **out, size_t max)
 	return (ssize_t)n;
 }
 
-/* Scan size for the output channels in list (all when NULL), as IIO lays it out. */
+/*
+ * The scan size of the output channels in list (all when NULL), before a
+ * stream exists to ask: the library lays it out as the server will.
+ * 0 when they cannot be streamed.
+ */
 static size_t output_scan_bytes(const struct iiofab_device *dev, const char *const *list)
 {
-	size_t off = 0, align = 1;
-	unsigned int n = iiofab_device_get_channels_count(dev);
+	uint64_t mask;
+	int ret = iiofab_device_get_channel_mask(dev, true, list, &mask);
 
-	for (int idx = 0; idx <= 63; idx++) {
-		for (unsigned int i = 0; i < n; i++) {
-			const struct iiofab_channel *ch = iiofab_device_get_channel(dev, i);
-			size_t sz;
-			bool want = !list;
-
-			if (!iiofab_channel_is_output(ch) ||
-			    iiofab_channel_get_scan_index(ch) != idx)
-				continue;
-			for (unsigned int j = 0; list && list[j]; j++)
-				want |= iiofab_device_find_channel(dev, list[j], true) == ch;
-			if (!want)
-				continue;
-			sz = iiofab_channel_get_format(ch)->storage_bits / 8;
-			if (!sz)
-				continue;
-			off = (off + sz - 1) / sz * sz + sz;
-			if (sz > align)
-				align = sz;
-		}
-	}
-	return (off + align - 1) / align * align;
+	if (!ret)
+		ret = iiofab_device_get_scan_bytes(dev, true, mask);
+	return ret > 0 ? (size_t)ret : 0;
 }
 
 static size_t lcm(size_t a, size_t b)
