@@ -28,6 +28,8 @@
 #define HELP_COL 24
 #define HELP_WIDTH 79
 
+_Static_assert(TOOL_OPT_COUNT <= 32, "struct tool_opts keeps seen options in 32 bits");
+
 struct tool_option {
 	const char *name;
 	char letter;		/* 0: no short form */

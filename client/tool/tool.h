@@ -32,6 +32,9 @@
 
 #define TOOL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A stream's channels are the bits of a 64-bit mask. */
+#define TOOL_MAX_CHANNELS 64
+
 /* ---- options (options.c) --------------------------------------------- */
 
 /* Every option the tool has; the first ones every command takes. */
@@ -249,8 +252,6 @@ void tool_progress_show(struct tool_progress *p, uint64_t samples,
 void tool_progress_break(struct tool_progress *p);
 
 /* ---- the ramp check (verify.c) --------------------------------------- */
-
-#define TOOL_MAX_CHANNELS 64
 
 struct tool_verifier {
 	unsigned int n;
