@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iiofab bench: an ADC stream taken and released as fast as blocks land,
+ * its throughput and per-block latency (bench_stats.h has the figures).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <iiofab/clock.h>
+
+#include "bench_stats.h"
+#include "tool.h"
+
+#define BENCH_DEFAULT_SECONDS 10
+
+struct bench {
+	const struct tool_opts *o;
+	struct tool_session s;
+	struct tool_wait w;
+	uint64_t window_ns;	/* the counted window with --seconds, else 0 */
+	uint64_t count_ns;	/* end of the warm-up: blocks landing from here
+				 * on are counted */
+	uint64_t stop_ns;	/* when the loop stopped */
+	bool started;
+	bool counting;
+	struct bench_lat lat;
+	struct bench_report r;
+	char device[256];	/* the report outlives the context's strings */
+	char reg_path[32];
+};
+
+static int bench_count(struct bench *b, const struct iiofab_block *blk)
+{
+	b->r.blocks++;
+	b->r.bytes += blk->bytes;
+	b->r.samples += blk->samples;
+	b->r.lost_samples += blk->lost_samples;
+	/* The library posts a block's READ only after its READY. */
+	return bench_lat_add(&b->lat, blk->landed_ns - blk->ready_ns);
+}
+
+/* When the loop must look again (the end of the warm-up or of the
+ * window), having noted a warm-up that is over; 0 when the window is. */
+static uint64_t bench_next_ns(struct bench *b, uint64_t now)
+{
+	const struct tool_opts *o = b->o;
+
+	if (!b->counting && now >= b->count_ns) {
+		b->counting = true;
+		if (o->verbosity > 0)
+			tool_err("bench: warm-up over, counting");
+	}
+	if (!b->counting)
+		return b->count_ns;
+	if (o->samples ? b->r.samples >= o->samples :
+	    now >= b->count_ns + b->window_ns)
+		return 0;
+	return o->samples ? UINT64_MAX : b->count_ns + b->window_ns;
+}
+
+/* Takes and releases blocks until the counted window is over: 0, -EINTR
+ * or -errno (reported). */
+static int bench_loop(struct bench *b)
+{
+	for (;;) {
+		uint64_t now = iiofab_now_ns(), until = bench_next_ns(b, now);
+		struct iiofab_block *blk;
+		int ret;
+
+		if (!until) {
+			b->stop_ns = now;
+			return 0;
+		}
+		ret = tool_wait_block(&b->w, b->s.stream, until, &blk);
+		if (ret == -EAGAIN)
+			continue;	/* the loop head moves on */
+		if (ret) {
+			b->stop_ns = iiofab_now_ns();
+			if (ret != -EINTR)
+				tool_err("bench stopped: %s", iiofab_strerror(ret));
+			return ret;
+		}
+		if (blk->landed_ns >= b->count_ns)
+			ret = bench_count(b, blk);
+		iiofab_block_release(b->s.stream, blk);
+		if (ret) {
+			b->stop_ns = iiofab_now_ns();
+			tool_err("bench: cannot keep the latencies: %s", strerror(-ret));
+			return ret;
+		}
+	}
+}
+
+/* The figures on stdout (JSON or table) and, for the table, the summary
+ * line on stderr: 0, or -EIO when stdout could not be written. */
+static int bench_print(const struct bench *b)
+{
+	char text[4096];
+	int ret;
+
+	ret = b->o->json ? bench_format_json(&b->r, text, sizeof(text)) :
+	      bench_format_table(&b->r, text, sizeof(text));
+	if (ret >= 0)
+		fputs(text, stdout);
+	if (ret < 0 || fflush(stdout) || ferror(stdout)) {
+		tool_err("cannot write the figures: %s", strerror(ret < 0 ? -ret : errno));
+		return -EIO;
+	}
+	if (!b->o->json && bench_format_line(&b->r, text, sizeof(text)) >= 0)
+		fputs(text, stderr);
+	return 0;
+}
+
+/* What the report says about the stream, before it starts. */
+static void bench_describe(struct bench *b)
+{
+	const struct iiofab_device *dev = b->s.dev;
+	struct iiofab_stream *stream = b->s.stream;
+
+	snprintf(b->device, sizeof(b->device), "%s", iiofab_device_get_name(dev)[0] ?
+		 iiofab_device_get_name(dev) : iiofab_device_get_id(dev));
+	snprintf(b->reg_path, sizeof(b->reg_path), "%s",
+		 iiofab_stream_get_reg_path(stream));
+	b->r.device = b->device;
+	b->r.reg_path = b->reg_path;
+	b->r.block_size = iiofab_stream_get_block_size(stream);
+	b->r.block_count = iiofab_stream_get_block_count(stream);
+	b->r.channels = iiofab_stream_get_channels_count(stream);
+}
+
+/* Starts the stream and measures: the exit status so far. */
+static int bench_stream(struct bench *b)
+{
+	int ret;
+
+	ret = tool_wait_open(&b->w, b->o);
+	if (ret) {
+		tool_err("cannot watch for signals: %s", strerror(-ret));
+		return TOOL_EXIT_FAIL;
+	}
+	bench_describe(b);
+	/* Before START: blocks may land while it waits for its reply. */
+	b->count_ns = iiofab_now_ns() + (uint64_t)(b->o->warmup * 1e9);
+	if (tool_session_start(&b->s))
+		return TOOL_EXIT_FAIL;
+	b->started = true;
+	tool_wait_attach(&b->w, b->s.stream);
+	ret = bench_loop(b);
+	if (b->o->verbosity > 0) {
+		tool_err("bench: counting over");
+		tool_print_input_stats(b->s.stream);
+	}
+	if (b->stop_ns > b->count_ns)
+		b->r.seconds = (double)(b->stop_ns - b->count_ns) / 1e9;
+	bench_lat_summarize(&b->lat, &b->r.lat);
+	if (ret == -EINTR)
+		tool_err("interrupted; the figures cover the blocks counted so far");
+	else if (!ret && !b->r.blocks)
+		tool_err("bench: no block landed in the %.3f s after the warm-up",
+			 b->r.seconds);
+	return ret || !b->r.blocks ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
+}
+
+static int run_bench(const struct tool_opts *o)
+{
+	struct bench b = { .o = o, .w = TOOL_WAIT_INIT };
+	int status = TOOL_EXIT_FAIL;
+
+	if (o->nargs != 2)
+		return tool_usage("%s", "bench takes URI DEVICE");
+	if (o->samples && o->seconds > 0)
+		return tool_usage("%s", "bench takes --samples or --seconds, not both");
+	if (!o->samples)
+		b.window_ns = (uint64_t)((o->seconds > 0 ? o->seconds :
+					  BENCH_DEFAULT_SECONDS) * 1e9);
+	if (!tool_session_open(&b.s, o, false) &&
+	    !tool_session_stream(&b.s, o, false, o->block_size, o->blocks))
+		status = bench_stream(&b);
+	tool_session_close(&b.s);
+	tool_wait_close(&b.w);
+	bench_lat_free(&b.lat);
+	/* Reported last, after anything the teardown may have logged. */
+	if (b.started && bench_print(&b))
+		status = TOOL_EXIT_FAIL;
+	return status;
+}
+
+static const struct tool_cmd_opt bench_opts[] = {
+	{ TOOL_OPT_CHANNELS, "comma-separated input channel ids or names "
+	  "(default: every scannable input channel)" },
+	{ TOOL_OPT_SECONDS, "count for S seconds after the warm-up (fractions "
+	  "allowed; default 10)" },
+	{ TOOL_OPT_SAMPLES, "count until N scans instead (suffixes k, M, G: "
+	  "1000^n)" },
+	{ TOOL_OPT_BLOCK_SIZE, NULL },
+	{ TOOL_OPT_BLOCKS, NULL },
+	{ TOOL_OPT_WARMUP, NULL },
+	{ TOOL_OPT_JSON, NULL },
+};
+
+const struct tool_cmd tool_cmd_bench = {
+	.name = "bench",
+	.summary = "measure ADC throughput and per-block latency",
+	.args = "URI DEVICE [--seconds S | --samples N]",
+	.help =
+	"Measure an ADC stream: take and release every block as soon as it\n"
+	"arrives (no sample is written anywhere) and report the throughput and\n"
+	"each block's latency, from the host decoding the block's READY\n"
+	"notification to the completion of its RDMA READ (the block whole in\n"
+	"host memory). Blocks that land during the warm-up are not counted; the\n"
+	"counted window then lasts S seconds, or until N scans were counted\n"
+	"(whole blocks, so a few more). Latency percentiles are nearest-rank:\n"
+	"p99 is the smallest latency that 99% of the blocks do not exceed.\n"
+	"\n"
+	"The figures go to stdout, as a table or with --json as one JSON object\n"
+	"on one line with the keys device, block_size, blocks (blocks in\n"
+	"flight), channels, reg_path (the server's registration path), seconds\n"
+	"(the counted window), bytes, samples, blocks_received, mb_s (10^6\n"
+	"bytes/s), blocks_per_s, lost_samples and latency_us {n, mean, p50, p99,\n"
+	"max} (null when no block was counted). They are printed whenever the\n"
+	"stream started, also when it failed; a run that counted no block fails.\n"
+	"Without --json the last stderr line is always\n"
+	"  bench: N blocks, R MB/s, B blocks/s, latency p50 X us p99 Y us max Z us, L lost\n"
+	"With -v stderr also marks the counted window, with the lines\n"
+	"'iiofab: bench: warm-up over, counting' and 'iiofab: bench: counting over'.\n"
+	"SIGINT or SIGTERM ends the window early: the figures cover what was\n"
+	"counted until then, and the command exits 1.\n",
+	.opts = bench_opts,
+	.n_opts = TOOL_ARRAY_SIZE(bench_opts),
+	.run = run_bench,
+};
