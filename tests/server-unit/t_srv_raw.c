@@ -27,7 +27,7 @@ static int t_run(const char *addr, const char *port, int garbage, int secs)
 	struct rdma_cm_id *id;
 	struct pollfd pfd;
 	struct ibv_wc wc;
-	time_t t0;
+	struct timespec t0, t1;
 	int ret = 1;
 
 	hints.ai_port_space = RDMA_PS_TCP;
@@ -48,11 +48,12 @@ static int t_run(const char *addr, const char *port, int garbage, int secs)
 		perror("buffers");
 		goto out_destroy_ep;
 	}
+	/* Before the request: the server's clock cannot start earlier. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (rdma_connect(id, NULL)) {
 		perror("rdma_connect");
 		goto out_destroy_ep;
 	}
-	t0 = time(NULL);
 	if (garbage && rdma_post_send(id, NULL, sbuf, sizeof(sbuf), smr, 0)) {
 		perror("rdma_post_send");
 		goto out_disconnect;
@@ -67,7 +68,9 @@ static int t_run(const char *addr, const char *port, int garbage, int secs)
 		perror("rdma_get_cm_event");
 		goto out_disconnect;
 	}
-	printf("%s after %ld s\n", rdma_event_str(ev->event), (long)(time(NULL) - t0));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%s after %lld ms\n", rdma_event_str(ev->event),
+	       (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	ret = ev->event != RDMA_CM_EVENT_DISCONNECTED;
 	rdma_ack_cm_event(ev);
 	if (garbage) {
