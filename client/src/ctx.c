@@ -14,8 +14,6 @@
 
 #include "priv.h"
 
-#define IIOFAB_VERSION_STRING "0.1.0"
-
 void ctx_log(const struct iiofab_ctx *ctx, enum iiofab_log_level level,
 	     const char *fmt, ...)
 {
@@ -48,33 +46,6 @@ int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms)
 	if (timeout_ms < 0)
 		timeout_ms = (int)ctx->op_timeout_ms;
 	return ctx_now_ms() + timeout_ms;
-}
-
-const char *iiofab_version(void)
-{
-	return IIOFAB_VERSION_STRING;
-}
-
-const char *iiofab_strerror(int err)
-{
-	const char *s;
-
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case 0:
-		return "success";
-	case EKEYREJECTED:
-		return "authentication failed (pre-shared key mismatch)";
-	case ECONNRESET:
-		return "connection to the server lost";
-	case ECONNREFUSED:
-		return "connection refused (no iiofabd listening?)";
-	default:
-		break;
-	}
-	s = strerrordesc_np(err);
-	return s ? s : "unknown error";
 }
 
 void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx)
