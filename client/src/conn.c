@@ -59,7 +59,7 @@ void conn_fail(struct iiofab_ctx *ctx, int err, const char *why)
 	if (ctx->err)
 		return;
 	ctx->err = err;
-	ctx_log(ctx, IIOFAB_LOG_ERROR, "connection failed: %s (%s)", why,
+	iiofab_log_err(&ctx->log, "connection failed: %s (%s)", why,
 		iiofab_strerror(err));
 }
 
@@ -73,7 +73,7 @@ static void handle_cm_events(struct iiofab_ctx *ctx)
 		int status = ev->status;
 
 		rdma_ack_cm_event(ev);
-		ctx_log(ctx, IIOFAB_LOG_DEBUG, "rdma_cm event %s",
+		iiofab_log_debug(&ctx->log, "rdma_cm event %s",
 			rdma_event_str(type));
 		if (type == RDMA_CM_EVENT_DISCONNECTED ||
 		    type == RDMA_CM_EVENT_DEVICE_REMOVAL ||
@@ -100,7 +100,7 @@ static int wait_cm_event(struct iiofab_ctx *ctx, enum rdma_cm_event_type want,
 			rdma_ack_cm_event(ev);
 			if (type == want)
 				return 0;
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
+			iiofab_log_err(&ctx->log,
 				"connect: %s (status %d) while waiting for %s",
 				rdma_event_str(type), status,
 				rdma_event_str(want));
@@ -127,7 +127,7 @@ static int resolve(struct iiofab_ctx *ctx, const char *host, const char *port,
 
 	ret = getaddrinfo(host, port, &hints, &ai);
 	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot resolve %s: %s", host,
+		iiofab_log_err(&ctx->log, "cannot resolve %s: %s", host,
 			gai_strerror(ret));
 		return -EHOSTUNREACH;
 	}
@@ -138,7 +138,7 @@ static int resolve(struct iiofab_ctx *ctx, const char *host, const char *port,
 		return errno_or(-EIO);
 	ret = wait_cm_event(ctx, RDMA_CM_EVENT_ADDR_RESOLVED, deadline);
 	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&ctx->log,
 			"no RDMA route to %s (is an RDMA device up?)", host);
 		return ret;
 	}
@@ -265,7 +265,7 @@ int conn_open(struct iiofab_ctx *ctx, const char *host, const char *port)
 	if (!ctx->ec) {
 		int err = errno_or(-ENODEV);
 
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&ctx->log,
 			"no RDMA support on this machine (rdma_ucm loaded?): %s",
 			iiofab_strerror(err));
 		return err;
@@ -304,7 +304,7 @@ int conn_open(struct iiofab_ctx *ctx, const char *host, const char *port)
 	ret = wait_cm_event(ctx, RDMA_CM_EVENT_ESTABLISHED, deadline);
 	if (ret) {
 		if (ret == -ECONNREFUSED)
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
+			iiofab_log_err(&ctx->log,
 				"connection refused by %s:%s (is iiofabd running?)",
 				host, port);
 		return ret;
@@ -454,7 +454,7 @@ static void handle_wc(struct iiofab_ctx *ctx, const struct ibv_wc *wc)
 	if (wc->status != IBV_WC_SUCCESS) {
 		/* Flushes follow the first real error; report that one. */
 		if (wc->status != IBV_WC_WR_FLUSH_ERR)
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
+			iiofab_log_err(&ctx->log,
 				"work request failed: %s (kind %u)",
 				ibv_wc_status_str(wc->status), kind);
 		conn_fail(ctx, wc->status == IBV_WC_WR_FLUSH_ERR ?

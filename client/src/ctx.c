@@ -4,7 +4,6 @@
  * round trips, the cached device table and attribute access.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,18 +13,15 @@
 
 #include "priv.h"
 
-void ctx_log(const struct iiofab_ctx *ctx, enum iiofab_log_level level,
-	     const char *fmt, ...)
+/*
+ * The library logs through a struct iiofab_logger; the application's
+ * callback takes the public enum, whose values are the logger's levels.
+ */
+static void forward_log(void *arg, int level, const char *msg)
 {
-	char line[512];
-	va_list ap;
+	const struct iiofab_params *params = arg;
 
-	if (!ctx->params.log_fn || level > ctx->params.log_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ctx->params.log_fn(ctx->params.user_data, level, line);
+	params->log_fn(params->user_data, (enum iiofab_log_level)level, msg);
 }
 
 uint64_t ctx_now_ns(void)
@@ -62,7 +58,7 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 	int ret = iiofab_wire_decode_hdr(buf, len, &h);
 
 	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_WARNING,
+		iiofab_log_warn(&ctx->log,
 			"dropping a malformed message from the server (%s)",
 			iiofab_strerror(ret));
 		goto repost;
@@ -95,7 +91,7 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 
 		if (iiofab_wire_decode_error(buf + IIOFAB_WIRE_HDR_SIZE,
 					     h.body_length, &e) == 0)
-			ctx_log(ctx, IIOFAB_LOG_WARNING,
+			iiofab_log_warn(&ctx->log,
 				"server error for request %u: %s: %.*s",
 				h.request_id, iiofab_wire_status_str(e.status),
 				e.message.len, e.message.ptr);
@@ -103,7 +99,7 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 	}
 	default:
 		/* A late reply to a request that timed out. */
-		ctx_log(ctx, IIOFAB_LOG_DEBUG, "ignoring %s (request %u)",
+		iiofab_log_debug(&ctx->log, "ignoring %s (request %u)",
 			iiofab_wire_type_name(h.type), h.request_id);
 		break;
 	}
@@ -148,7 +144,7 @@ int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 	len = iiofab_wire_encode(buf, CTL_MSG_SIZE, type, ctx->next_request_id, m);
 	if (len < 0) {
 		conn_put_send(ctx, slot);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot encode %s: %s",
+		iiofab_log_err(&ctx->log, "cannot encode %s: %s",
 			iiofab_wire_type_name(type), iiofab_strerror(len));
 		return len;
 	}
@@ -161,7 +157,7 @@ int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 	ctx->reply.want = false;
 	if (ret) {
 		if (ret == -ETIMEDOUT || ret == -EAGAIN) {
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
+			iiofab_log_err(&ctx->log,
 				"no reply to %s within %u ms",
 				iiofab_wire_type_name(type), ctx->op_timeout_ms);
 			ret = -ETIMEDOUT;
@@ -172,14 +168,14 @@ int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 	ret = iiofab_wire_decode(conn_recv_buf(ctx, ctx->reply.slot),
 				 ctx->reply.len, &h, ctx->msg);
 	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "malformed reply to %s: %s",
+		iiofab_log_err(&ctx->log, "malformed reply to %s: %s",
 			iiofab_wire_type_name(type), iiofab_strerror(ret));
 		ctx_reply_done(ctx);
 		return -EPROTO;
 	}
 	if (h.type == IIOFAB_MSG_ERROR) {
 		ret = iiofab_wire_status_to_errno(ctx->msg->error.status);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "%s refused by the server: %s%s%.*s",
+		iiofab_log_err(&ctx->log, "%s refused by the server: %s%s%.*s",
 			iiofab_wire_type_name(type),
 			iiofab_wire_status_str(ctx->msg->error.status),
 			ctx->msg->error.message.len ? ": " : "",
@@ -189,7 +185,7 @@ int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 		return ret ? ret : -EPROTO;
 	}
 	if (h.type != want_type) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "expected %s in reply to %s, got %s",
+		iiofab_log_err(&ctx->log, "expected %s in reply to %s, got %s",
 			iiofab_wire_type_name(want_type),
 			iiofab_wire_type_name(type),
 			iiofab_wire_type_name(h.type));
@@ -242,7 +238,7 @@ static int handshake(struct iiofab_ctx *ctx)
 	ctx_reply_done(ctx);
 
 	if (auth_required && !ctx->params.psk_len) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&ctx->log,
 			"the server requires a pre-shared key and none was given");
 		return -EACCES;
 	}
@@ -259,7 +255,7 @@ static int handshake(struct iiofab_ctx *ctx)
 	ret = ctx_request(ctx, IIOFAB_MSG_AUTH, m, IIOFAB_MSG_WELCOME);
 	if (ret < 0) {
 		if (ret == -EACCES || ret == -EPERM)
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
+			iiofab_log_err(&ctx->log,
 				"the server rejected %s",
 				ctx->params.psk_len ? "our pre-shared key" :
 				"a client without a key");
@@ -279,7 +275,7 @@ static int handshake(struct iiofab_ctx *ctx)
 		if (ret)
 			return ret;
 		if (!auth_mac_equal(mac, want)) {
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
+			iiofab_log_err(&ctx->log,
 				"the server did not prove the pre-shared key");
 			return -EKEYREJECTED;
 		}
@@ -478,6 +474,11 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 		ctx->params.connect_timeout_ms : IIOFAB_DEFAULT_CONNECT_TIMEOUT_MS;
 	ctx->op_timeout_ms = ctx->params.op_timeout_ms ?
 		ctx->params.op_timeout_ms : IIOFAB_DEFAULT_OP_TIMEOUT_MS;
+	ctx->log = (struct iiofab_logger){
+		.fn = ctx->params.log_fn ? forward_log : NULL,
+		.arg = &ctx->params,
+		.level = (int)ctx->params.log_level,
+	};
 	ctx->msg = malloc(sizeof(*ctx->msg));
 	if (!ctx->msg) {
 		ret = -ENOMEM;
@@ -486,7 +487,7 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 
 	ret = iiofab_uri_parse(uri, &u);
 	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&ctx->log,
 			"bad URI '%s' (expected rdma://host[:port])", uri);
 		goto out_free_ctx;
 	}

@@ -42,7 +42,7 @@ void stream_on_free_msg(struct iiofab_stream *s, const void *msg, size_t len)
 		ret = iiofab_wire_decode_free((const uint8_t *)msg + IIOFAB_WIRE_HDR_SIZE,
 					      h.body_length, &s->free_msg);
 	if (ret) {
-		ctx_log(s->ctx, IIOFAB_LOG_WARNING, "malformed FREE: %s",
+		iiofab_log_warn(&s->ctx->log, "malformed FREE: %s",
 			iiofab_strerror(ret));
 		return;
 	}
@@ -53,7 +53,7 @@ void stream_on_free_msg(struct iiofab_stream *s, const void *msg, size_t len)
 
 		if (b >= s->block_count ||
 		    (s->dac_owner[b] != DAC_NONE && s->dac_owner[b] != DAC_SUBMITTED)) {
-			ctx_log(s->ctx, IIOFAB_LOG_WARNING,
+			iiofab_log_warn(&s->ctx->log,
 				"FREE for block %u, which the server does not own", b);
 			continue;
 		}
@@ -86,7 +86,7 @@ static void flush_submits(struct iiofab_stream *s)
 	len = iiofab_wire_encode_submit(buf, CTL_MSG_SIZE, 0, m);
 	if (len < 0) {
 		conn_put_send(ctx, slot);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot encode SUBMIT: %s",
+		iiofab_log_err(&ctx->log, "cannot encode SUBMIT: %s",
 			iiofab_strerror(len));
 		s->err = len;
 		return;
@@ -147,7 +147,7 @@ int iiofab_stream_submit(struct iiofab_stream *s, int block, size_t bytes,
 		return -EINVAL;
 	if (!bytes || bytes > s->block_size || bytes % s->scan_bytes ||
 	    (flags & ~IIOFAB_SUBMIT_CYCLIC)) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&s->ctx->log,
 			"submit of %zu bytes (flags 0x%x): need 1..%zu whole scans of %zu bytes",
 			bytes, flags, s->block_size / s->scan_bytes, s->scan_bytes);
 		return -EINVAL;

@@ -10,6 +10,7 @@
 #include <rdma/rdma_cma.h>
 #include <infiniband/verbs.h>
 
+#include <iiofab/log.h>
 #include <iiofab/wire.h>
 
 #include "iiofab.h"
@@ -74,6 +75,7 @@ struct ctl_reply {
 
 struct iiofab_ctx {
 	struct iiofab_params params;	/* psk points at psk_copy */
+	struct iiofab_logger log;	/* forwards to params.log_fn */
 	uint8_t *psk_copy;
 	unsigned int connect_timeout_ms;
 	unsigned int op_timeout_ms;
@@ -107,8 +109,6 @@ struct iiofab_ctx {
 };
 
 /* ctx.c */
-void ctx_log(const struct iiofab_ctx *ctx, enum iiofab_log_level level,
-	     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* CLOCK_MONOTONIC */
 uint64_t ctx_now_ns(void);
 int64_t ctx_now_ms(void);

@@ -94,7 +94,7 @@ void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
 					       IIOFAB_WIRE_HDR_SIZE,
 					       h.body_length, &s->ready_msg);
 	if (ret) {
-		ctx_log(s->ctx, IIOFAB_LOG_WARNING, "malformed READY: %s",
+		iiofab_log_warn(&s->ctx->log, "malformed READY: %s",
 			iiofab_strerror(ret));
 		return;
 	}
@@ -105,12 +105,12 @@ void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
 
 		if (e->block >= s->block_count ||
 		    e->bytes_used > s->block_size || e->bytes_used == 0) {
-			ctx_log(s->ctx, IIOFAB_LOG_WARNING,
+			iiofab_log_warn(&s->ctx->log,
 				"READY for bad block %u (%u bytes)", e->block,
 				e->bytes_used);
 			continue;
 		}
-		ctx_log(s->ctx, IIOFAB_LOG_DEBUG,
+		iiofab_log_debug(&s->ctx->log,
 			"READY block %u seq %llu first %llu gen %llu (%u pending, %u free slots)",
 			e->block, (unsigned long long)e->seq,
 			(unsigned long long)e->first_sample,
@@ -140,20 +140,20 @@ void stream_on_event_msg(struct iiofab_stream *s, const void *msg, size_t len)
 			s->stats.underruns = ev.value;
 		break;
 	case IIOFAB_WIRE_EVENT_STOPPED:
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR, "the server stopped the stream");
+		iiofab_log_err(&s->ctx->log, "the server stopped the stream");
 		if (!s->err)
 			s->err = -EPIPE;
 		break;
 	case IIOFAB_WIRE_EVENT_KEEPALIVE:
 		break;
 	case IIOFAB_WIRE_EVENT_ERROR:
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&s->ctx->log,
 			"stream error on the server (%lld)", (long long)(int64_t)ev.value);
 		if (!s->err)
 			s->err = -EIO;
 		break;
 	default:
-		ctx_log(s->ctx, IIOFAB_LOG_DEBUG, "stream event %u value %llu",
+		iiofab_log_debug(&s->ctx->log, "stream event %u value %llu",
 			ev.event, (unsigned long long)ev.value);
 		break;
 	}
@@ -278,7 +278,7 @@ static void flush_releases(struct iiofab_stream *s)
 	len = iiofab_wire_encode_release(buf, CTL_MSG_SIZE, 0, r);
 	if (len < 0) {
 		conn_put_send(ctx, slot);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot encode RELEASE: %s",
+		iiofab_log_err(&ctx->log, "cannot encode RELEASE: %s",
 			iiofab_strerror(len));
 		s->err = len;
 		return;
@@ -329,7 +329,7 @@ void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 
 	if (!s->rd_count || s->reading[s->rd_head] != slot) {
 		/* RC completes in order; anything else is a library bug. */
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR, "READ completion out of order");
+		iiofab_log_err(&s->ctx->log, "READ completion out of order");
 		s->err = -EPROTO;
 	} else {
 		s->rd_head = (s->rd_head + 1) % s->block_count;
@@ -338,14 +338,14 @@ void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 	s->stats.reads++;
 	if (iiofab_loss_block_scans(e->bytes_used, (uint16_t)s->scan_bytes,
 				    &samples)) {
-		ctx_log(s->ctx, IIOFAB_LOG_WARNING,
+		iiofab_log_warn(&s->ctx->log,
 			"block %u holds %u bytes, not whole scans", e->block,
 			e->bytes_used);
 		samples = e->bytes_used / s->scan_bytes;
 	}
 	if (s->gens[slot] != e->generation) {
 		/* Reclaimed while we read: the data may be torn. */
-		ctx_log(s->ctx, IIOFAB_LOG_DEBUG,
+		iiofab_log_debug(&s->ctx->log,
 			"block %u seq %llu torn (generation %llu, expected %llu)",
 			e->block, (unsigned long long)e->seq,
 			(unsigned long long)s->gens[slot],
@@ -362,7 +362,7 @@ void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 		return;
 	}
 	if (iiofab_loss_deliver(&s->loss, e, samples, &lost)) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&s->ctx->log,
 			"READY seq %llu at sample %llu goes backwards",
 			(unsigned long long)e->seq,
 			(unsigned long long)e->first_sample);
@@ -453,7 +453,7 @@ static int stream_alloc(struct iiofab_stream *s)
 	if (!s->landing_mr) {
 		int err = errno ? -errno : -ENOMEM;
 
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&ctx->log,
 			"cannot register a %zu-byte landing buffer: %s "
 			"(RLIMIT_MEMLOCK?)", landing_len, iiofab_strerror(err));
 		return err;
@@ -470,7 +470,7 @@ static int take_stream_info(struct iiofab_stream *s,
 {
 	if (si->block_count != s->block_count || si->block_size != s->block_size ||
 	    !si->scan_bytes || si->n_channels == 0) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&s->ctx->log,
 			"STREAM_INFO does not match the request (%u x %u bytes)",
 			si->block_count, si->block_size);
 		return -EPROTO;
@@ -487,7 +487,7 @@ static int take_stream_info(struct iiofab_stream *s,
 	for (unsigned int i = 0; i < si->n_channels; i++)
 		elems[i] = (struct iiofab_scan_elem){ si->channels[i].storage_bits, 1 };
 	if (iiofab_scan_layout(elems, si->n_channels, s->offsets) != (int)si->scan_bytes) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&s->ctx->log,
 			"STREAM_INFO: %u-byte scans do not fit its channels' formats",
 			si->scan_bytes);
 		return -EPROTO;
@@ -531,18 +531,18 @@ static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 	if (!dev || dev->ctx != ctx)
 		return -EINVAL;
 	if (!channel_mask) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "no channel enabled");
+		iiofab_log_err(&ctx->log, "no channel enabled");
 		return -EINVAL;
 	}
 	if (block_size == 0 || block_size > UINT32_MAX ||
 	    block_size % (size_t)page) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
+		iiofab_log_err(&ctx->log,
 			"block size %zu is not a non-zero multiple of the page size (%ld)",
 			block_size, page);
 		return -EINVAL;
 	}
 	if (block_count == 0 || block_count > CTL_MAX_BLOCKS) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "block count %u is not in 1..%u",
+		iiofab_log_err(&ctx->log, "block count %u is not in 1..%u",
 			block_count, CTL_MAX_BLOCKS);
 		return -EINVAL;
 	}
@@ -628,11 +628,11 @@ static int open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 				iiofab_device_find_channel(dev, channels[i], output);
 
 			if (!ch)
-				ctx_log(ctx, IIOFAB_LOG_ERROR,
+				iiofab_log_err(&ctx->log,
 					"device %s has no %s channel '%s'", dev->id,
 					output ? "output" : "input", channels[i]);
 			else if (ch->scan_index < 0)
-				ctx_log(ctx, IIOFAB_LOG_ERROR,
+				iiofab_log_err(&ctx->log,
 					"channel '%s' cannot be streamed", channels[i]);
 		}
 	}
@@ -692,7 +692,7 @@ void iiofab_stream_close(struct iiofab_stream *s)
 		int ret = dac_drain(s, -1);
 
 		if (ret)
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
+			iiofab_log_err(&ctx->log,
 				"closing with %u submitted block(s) not consumed: %s",
 				s->in_flight, iiofab_strerror(ret));
 	}
