@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <iiofab/auth.h>
 #include <iiofab/scan.h>
 #include <iiofab/uri.h>
 
@@ -220,7 +221,7 @@ static int handshake(struct iiofab_ctx *ctx)
 	bool auth_required;
 	int ret;
 
-	ret = auth_nonce(client_nonce);
+	ret = iiofab_auth_nonce(client_nonce);
 	if (ret)
 		return ret;
 	memset(&m->hello, 0, sizeof(m->hello));
@@ -244,7 +245,7 @@ static int handshake(struct iiofab_ctx *ctx)
 	}
 	memset(mac, 0, sizeof(mac));
 	if (ctx->params.psk_len) {
-		ret = auth_hmac(ctx->params.psk, ctx->params.psk_len,
+		ret = iiofab_auth_mac(ctx->params.psk, ctx->params.psk_len,
 				IIOFAB_WIRE_AUTH_CLIENT_LABEL, server_nonce,
 				client_nonce, mac);
 		if (ret)
@@ -269,12 +270,12 @@ static int handshake(struct iiofab_ctx *ctx)
 
 		/* The server proves it holds the key as well, so a client
 		 * with a key never streams from an impostor. */
-		ret = auth_hmac(ctx->params.psk, ctx->params.psk_len,
+		ret = iiofab_auth_mac(ctx->params.psk, ctx->params.psk_len,
 				IIOFAB_WIRE_AUTH_SERVER_LABEL, client_nonce,
 				server_nonce, want);
 		if (ret)
 			return ret;
-		if (!auth_mac_equal(mac, want)) {
+		if (!iiofab_auth_mac_equal(mac, want)) {
 			iiofab_log_err(&ctx->log,
 				"the server did not prove the pre-shared key");
 			return -EKEYREJECTED;
@@ -491,11 +492,10 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 			"bad URI '%s' (expected rdma://host[:port])", uri);
 		goto out_free_ctx;
 	}
-	if (ctx->params.psk_len) {
-		ret = auth_prepare(ctx->params.psk, ctx->params.psk_len);
-		if (ret)
-			goto out_free_ctx;
-	}
+	/* Without a key the nonce still wants libcrypto's random generator. */
+	ret = iiofab_auth_warmup(ctx->params.psk, ctx->params.psk_len);
+	if (ret)
+		goto out_free_ctx;
 	ret = conn_open(ctx, u.host, u.service);
 	if (ret)
 		goto out_close_conn;

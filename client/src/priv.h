@@ -158,11 +158,4 @@ void stream_on_event_msg(struct iiofab_stream *stream, const void *msg,
 void stream_on_free_msg(struct iiofab_stream *stream, const void *msg,
 			size_t len);
 
-/* auth.c */
-int auth_hmac(const void *key, size_t key_len, const char *label,
-	      const uint8_t a[32], const uint8_t b[32], uint8_t mac[32]);
-bool auth_mac_equal(const uint8_t a[32], const uint8_t b[32]);
-int auth_nonce(uint8_t nonce[32]);
-int auth_prepare(const void *key, size_t key_len);
-
 #endif /* IIOFAB_PRIV_H */
