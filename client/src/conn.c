@@ -109,7 +109,7 @@ static int wait_cm_event(struct iiofab_ctx *ctx, enum rdma_cm_event_type want,
 		if (errno != EAGAIN)
 			return errno_or(-EIO);
 
-		int64_t left = deadline - ctx_now_ms();
+		int64_t left = deadline - iiofab_now_ms();
 
 		if (left <= 0)
 			return -ETIMEDOUT;
@@ -252,7 +252,7 @@ static int create_epoll(struct iiofab_ctx *ctx)
 
 int conn_open(struct iiofab_ctx *ctx, const char *host, const char *port)
 {
-	int64_t deadline = ctx_now_ms() + ctx->connect_timeout_ms;
+	int64_t deadline = iiofab_now_ms() + ctx->connect_timeout_ms;
 	struct ibv_device_attr dattr;
 	struct rdma_conn_param cp = {
 		.retry_count = 7,
@@ -330,7 +330,7 @@ void conn_close(struct iiofab_ctx *ctx)
 		 * saw us go; a dead server must not make us hang. */
 		if (rdma_disconnect(ctx->id) == 0)
 			(void)wait_cm_event(ctx, RDMA_CM_EVENT_DISCONNECTED,
-					    ctx_now_ms() + 1000);
+					    iiofab_now_ms() + 1000);
 		ctx->connected = false;
 	}
 	if (ctx->qp_created) {
@@ -563,7 +563,7 @@ int conn_progress(struct iiofab_ctx *ctx, int64_t deadline, conn_done_fn done,
 		if (n > 0)
 			continue;
 
-		int64_t left = deadline - ctx_now_ms();
+		int64_t left = deadline - iiofab_now_ms();
 
 		if (left <= 0)
 			return first ? -EAGAIN : -ETIMEDOUT;

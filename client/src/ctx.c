@@ -6,9 +6,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <iiofab/auth.h>
+#include <iiofab/clock.h>
+#include <iiofab/match.h>
 #include <iiofab/scan.h>
 #include <iiofab/uri.h>
 
@@ -25,24 +26,11 @@ static void forward_log(void *arg, int level, const char *msg)
 	params->log_fn(params->user_data, (enum iiofab_log_level)level, msg);
 }
 
-uint64_t ctx_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int64_t ctx_now_ms(void)
-{
-	return (int64_t)(ctx_now_ns() / 1000000);
-}
-
 int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms)
 {
 	if (timeout_ms < 0)
 		timeout_ms = (int)ctx->op_timeout_ms;
-	return ctx_now_ms() + timeout_ms;
+	return iiofab_now_ms() + timeout_ms;
 }
 
 void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx)
@@ -548,19 +536,30 @@ const struct iiofab_device *iiofab_ctx_get_device(const struct iiofab_ctx *ctx,
 	return index < ctx->n_devices ? &ctx->devices[index] : NULL;
 }
 
+static const char *device_field(const void *table, unsigned int i,
+				enum iiofab_match_field f)
+{
+	const struct iiofab_device *dev = (const struct iiofab_device *)table + i;
+
+	switch (f) {
+	case IIOFAB_MATCH_ID:
+		return dev->id;
+	case IIOFAB_MATCH_NAME:
+		return dev->name;
+	case IIOFAB_MATCH_LABEL:
+		return dev->label;
+	}
+	return NULL;
+}
+
+/* The board matches names the same way (common/'s iiofab_match_device). */
 const struct iiofab_device *iiofab_ctx_find_device(const struct iiofab_ctx *ctx,
 						   const char *name)
 {
-	for (unsigned int i = 0; i < ctx->n_devices; i++)
-		if (!strcmp(ctx->devices[i].id, name))
-			return &ctx->devices[i];
-	for (unsigned int i = 0; i < ctx->n_devices; i++)
-		if (!strcmp(ctx->devices[i].name, name))
-			return &ctx->devices[i];
-	for (unsigned int i = 0; i < ctx->n_devices; i++)
-		if (ctx->devices[i].label[0] && !strcmp(ctx->devices[i].label, name))
-			return &ctx->devices[i];
-	return NULL;
+	int i = iiofab_match_device(name, ctx->devices, ctx->n_devices,
+				    device_field);
+
+	return i < 0 ? NULL : &ctx->devices[i];
 }
 
 const char *iiofab_device_get_id(const struct iiofab_device *dev)

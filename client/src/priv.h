@@ -10,6 +10,7 @@
 #include <rdma/rdma_cma.h>
 #include <infiniband/verbs.h>
 
+#include <iiofab/clock.h>
 #include <iiofab/log.h>
 #include <iiofab/wire.h>
 
@@ -109,9 +110,6 @@ struct iiofab_ctx {
 };
 
 /* ctx.c */
-/* CLOCK_MONOTONIC */
-uint64_t ctx_now_ns(void);
-int64_t ctx_now_ms(void);
 int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms);
 int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 		const union iiofab_wire_msg *m, uint16_t want_type);

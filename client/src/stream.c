@@ -84,7 +84,7 @@ static void pend_push(struct iiofab_stream *s,
 
 void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
 {
-	uint64_t now_ns = ctx_now_ns();
+	uint64_t now_ns = iiofab_now_ns();
 	struct iiofab_wire_hdr h;
 	int ret;
 
@@ -322,7 +322,7 @@ static void add_release(struct iiofab_stream *s,
 
 void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 {
-	uint64_t landed_ns = ctx_now_ns();
+	uint64_t landed_ns = iiofab_now_ns();
 	struct slot *sl = &s->slots[slot];
 	const struct iiofab_wire_ready_entry *e = &sl->ready;
 	uint64_t samples, lost;
@@ -719,7 +719,7 @@ void iiofab_stream_close(struct iiofab_stream *s)
 
 		ibv_modify_qp(ctx->id->qp, &attr, IBV_QP_STATE);
 		ctx->err = 0;
-		conn_progress(ctx, ctx_now_ms() + 1000, reads_drained, s);
+		conn_progress(ctx, iiofab_now_ms() + 1000, reads_drained, s);
 		ctx->err = err;
 	}
 	ctx->stream = NULL;
