@@ -40,9 +40,10 @@ void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx)
 
 /* ---- request / reply -------------------------------------------------- */
 
-void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
+static enum transport_recv_verdict on_message(void *arg, uint32_t slot,
+					      const uint8_t *buf, uint32_t len)
 {
-	const uint8_t *buf = conn_recv_buf(ctx, slot);
+	struct iiofab_ctx *ctx = arg;
 	struct iiofab_wire_hdr h;
 	int ret = iiofab_wire_decode_hdr(buf, len, &h);
 
@@ -50,7 +51,7 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 		iiofab_log_warn(&ctx->log,
 			"dropping a malformed message from the server (%s)",
 			iiofab_strerror(ret));
-		goto repost;
+		return TRANSPORT_RECV_DONE;
 	}
 	if (h.request_id && ctx->reply.want && !ctx->reply.have &&
 	    h.request_id == ctx->reply.request_id) {
@@ -58,8 +59,9 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 		 * point into this buffer. */
 		ctx->reply.have = true;
 		ctx->reply.slot = slot;
+		ctx->reply.buf = buf;
 		ctx->reply.len = len;
-		return;
+		return TRANSPORT_RECV_HOLD;
 	}
 	switch (h.type) {
 	case IIOFAB_MSG_READY:
@@ -92,12 +94,13 @@ void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
 			iiofab_wire_type_name(h.type), h.request_id);
 		break;
 	}
-repost:
-	conn_repost_recv(ctx, slot);
+	return TRANSPORT_RECV_DONE;
 }
 
-static bool reply_arrived(struct iiofab_ctx *ctx, void *arg)
+static bool reply_arrived(void *arg)
 {
+	const struct iiofab_ctx *ctx = arg;
+
 	return ctx->reply.have;
 }
 
@@ -105,7 +108,7 @@ void ctx_reply_done(struct iiofab_ctx *ctx)
 {
 	if (ctx->reply.have) {
 		ctx->reply.have = false;
-		conn_repost_recv(ctx, ctx->reply.slot);
+		transport_release_recv(ctx->xp, ctx->reply.slot);
 	}
 }
 
@@ -123,16 +126,14 @@ int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 	uint8_t *buf;
 	int ret, len;
 
-	if (ctx->err)
-		return ctx->err;
-	ret = conn_get_send(ctx, deadline, &slot, &buf);
+	ret = transport_get_send(ctx->xp, deadline, &slot, &buf);
 	if (ret)
 		return ret;
 	if (++ctx->next_request_id == 0)
 		ctx->next_request_id = 1;
 	len = iiofab_wire_encode(buf, CTL_MSG_SIZE, type, ctx->next_request_id, m);
 	if (len < 0) {
-		conn_put_send(ctx, slot);
+		transport_put_send(ctx->xp, slot);
 		iiofab_log_err(&ctx->log, "cannot encode %s: %s",
 			iiofab_wire_type_name(type), iiofab_strerror(len));
 		return len;
@@ -140,9 +141,9 @@ int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 	ctx->reply.want = true;
 	ctx->reply.have = false;
 	ctx->reply.request_id = ctx->next_request_id;
-	ret = conn_send(ctx, slot, (size_t)len);
+	ret = transport_send(ctx->xp, slot, (size_t)len);
 	if (!ret)
-		ret = conn_progress(ctx, deadline, reply_arrived, NULL);
+		ret = transport_progress(ctx->xp, deadline, reply_arrived, ctx);
 	ctx->reply.want = false;
 	if (ret) {
 		if (ret == -ETIMEDOUT || ret == -EAGAIN) {
@@ -154,8 +155,7 @@ int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
 		ctx_reply_done(ctx);
 		return ret;
 	}
-	ret = iiofab_wire_decode(conn_recv_buf(ctx, ctx->reply.slot),
-				 ctx->reply.len, &h, ctx->msg);
+	ret = iiofab_wire_decode(ctx->reply.buf, ctx->reply.len, &h, ctx->msg);
 	if (ret) {
 		iiofab_log_err(&ctx->log, "malformed reply to %s: %s",
 			iiofab_wire_type_name(type), iiofab_strerror(ret));
@@ -431,6 +431,25 @@ static int load_devices(struct iiofab_ctx *ctx)
 
 /* ---- connect ----------------------------------------------------------- */
 
+static int open_transport(struct iiofab_ctx *ctx, const struct iiofab_uri *u)
+{
+	const struct transport_params tp = {
+		.host = u->host,
+		.service = u->service,
+		.connect_timeout_ms = ctx->connect_timeout_ms,
+		.slot_size = CTL_MSG_SIZE,
+		.send_slots = CTL_SEND_SLOTS,
+		.recv_slots = CTL_RECV_SLOTS,
+		.send_depth = QP_SEND_DEPTH,
+		.max_rdma_reads = QP_MAX_RDMA_READS,
+		.log = &ctx->log,
+		.on_recv = on_message,
+		.recv_arg = ctx,
+	};
+
+	return transport_open(&tp, &ctx->xp);
+}
+
 int iiofab_connect(const char *uri, const struct iiofab_params *params,
 		   struct iiofab_ctx **out)
 {
@@ -442,7 +461,6 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	ctx->epfd = -1;
 	if (params)
 		ctx->params = *params;
 	ctx->params.psk = NULL;
@@ -484,9 +502,9 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 	ret = iiofab_auth_warmup(ctx->params.psk, ctx->params.psk_len);
 	if (ret)
 		goto out_free_ctx;
-	ret = conn_open(ctx, u.host, u.service);
+	ret = open_transport(ctx, &u);
 	if (ret)
-		goto out_close_conn;
+		goto out_free_ctx;
 	ret = handshake(ctx);
 	if (ret)
 		goto out_close_conn;
@@ -499,7 +517,7 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 out_free_devices:
 	free_devices(ctx);
 out_close_conn:
-	conn_close(ctx);
+	transport_close(ctx->xp);
 out_free_ctx:
 	free(ctx->msg);
 	if (ctx->psk_copy)
@@ -515,7 +533,7 @@ void iiofab_disconnect(struct iiofab_ctx *ctx)
 		return;
 	iiofab_stream_close(ctx->stream);
 	free_devices(ctx);
-	conn_close(ctx);
+	transport_close(ctx->xp);
 	free(ctx->msg);
 	if (ctx->psk_copy)
 		memset(ctx->psk_copy, 0, ctx->params.psk_len);

@@ -18,18 +18,38 @@
 #include "priv.h"
 #include "stream.h"
 
+struct dac_write {
+	struct transport_op op;
+	struct iiofab_stream *s;
+	bool pending;
+};
+
+static void write_done(struct transport_op *op, int status)
+{
+	struct dac_write *w = (struct dac_write *)op;
+
+	w->pending = false;
+	w->s->writes_pending--;
+}
+
 int dac_alloc(struct iiofab_stream *s)
 {
 	s->cyclic_blk = -1;
 	s->dac_owner = calloc(s->block_count, sizeof(*s->dac_owner));
 	s->sub_q = calloc(s->block_count, sizeof(*s->sub_q));
-	return s->dac_owner && s->sub_q ? 0 : -ENOMEM;
+	s->writes = calloc(s->block_count, sizeof(*s->writes));
+	if (!s->dac_owner || !s->sub_q || !s->writes)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < s->block_count; i++)
+		s->writes[i] = (struct dac_write){ .op.done = write_done, .s = s };
+	return 0;
 }
 
 void dac_free(struct iiofab_stream *s)
 {
 	free(s->dac_owner);
 	free(s->sub_q);
+	free(s->writes);
 }
 
 void stream_on_free_msg(struct iiofab_stream *s, const void *msg, size_t len)
@@ -78,20 +98,20 @@ static void flush_submits(struct iiofab_stream *s)
 	uint8_t *buf;
 	int len;
 
-	if (!s->n_sub || !conn_try_get_send(ctx, &slot, &buf))
+	if (!s->n_sub || transport_try_get_send(ctx->xp, &slot, &buf))
 		return;
 	m->stream_id = s->id;
 	m->count = (uint16_t)s->n_sub;
 	memcpy(m->entries, s->sub_q, s->n_sub * sizeof(*s->sub_q));
 	len = iiofab_wire_encode_submit(buf, CTL_MSG_SIZE, 0, m);
 	if (len < 0) {
-		conn_put_send(ctx, slot);
+		transport_put_send(ctx->xp, slot);
 		iiofab_log_err(&ctx->log, "cannot encode SUBMIT: %s",
 			iiofab_strerror(len));
 		s->err = len;
 		return;
 	}
-	if (conn_send(ctx, slot, (size_t)len))
+	if (transport_send(ctx->xp, slot, (size_t)len))
 		return;
 	s->n_sub = 0;
 	s->stats.submits_sent++;
@@ -102,7 +122,7 @@ void dac_on_idle(struct iiofab_stream *s)
 	flush_submits(s);
 }
 
-static bool credit_available(struct iiofab_ctx *ctx, void *arg)
+static bool credit_available(void *arg)
 {
 	const struct iiofab_stream *s = arg;
 
@@ -120,8 +140,9 @@ int iiofab_stream_get_free(struct iiofab_stream *s, int timeout_ms, void **data)
 	if (!s->q_count) {
 		if (s->err)
 			return s->err;
-		ret = conn_progress(s->ctx, ctx_deadline(s->ctx, timeout_ms),
-				    credit_available, s);
+		ret = transport_progress(s->ctx->xp,
+					 ctx_deadline(s->ctx, timeout_ms),
+					 credit_available, s);
 		if (ret)
 			return ret;
 		if (!s->q_count)
@@ -160,19 +181,19 @@ int iiofab_stream_submit(struct iiofab_stream *s, int block, size_t bytes,
 		.lkey = s->landing_mr->lkey,
 	};
 	wr = (struct ibv_send_wr){
-		.wr_id = WR_ID(WR_WRITE, (uint32_t)block),
 		.sg_list = &sge,
 		.num_sge = 1,
 		.opcode = IBV_WR_RDMA_WRITE,
-		.send_flags = IBV_SEND_SIGNALED,
 		.wr.rdma = {
 			.remote_addr = s->remote[block].addr,
 			.rkey = s->remote[block].rkey,
 		},
 	};
-	ret = conn_post_send_wr(s->ctx, &wr, 1);
+	ret = transport_post_send(s->ctx->xp, &wr, &s->writes[block].op);
 	if (ret)
 		return ret;
+	s->writes[block].pending = true;
+	s->writes_pending++;
 	s->dac_owner[block] = DAC_SUBMITTED;
 	s->in_flight++;
 	if (flags & IIOFAB_SUBMIT_CYCLIC)
@@ -199,7 +220,7 @@ static bool drained(const struct iiofab_stream *s)
 	return s->in_flight <= (s->cyclic_blk >= 0 ? 1u : 0u) && !s->n_sub;
 }
 
-static bool drained_or_moved(struct iiofab_ctx *ctx, void *arg)
+static bool drained_or_moved(void *arg)
 {
 	const struct drain_wait *w = arg;
 
@@ -219,8 +240,9 @@ int dac_drain(struct iiofab_stream *s, int timeout_ms)
 
 		if (s->err)
 			return s->err;
-		ret = conn_progress(s->ctx, ctx_deadline(s->ctx, timeout_ms),
-				    drained_or_moved, &w);
+		ret = transport_progress(s->ctx->xp,
+					 ctx_deadline(s->ctx, timeout_ms),
+					 drained_or_moved, &w);
 		if (ret)
 			return ret == -EAGAIN ? -ETIMEDOUT : ret;
 		if (s->consumed == w.consumed && !drained(s) && !s->err)

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <iiofab/clock.h>
+
 #include <iiofab/loss.h>
 #include <iiofab/scan.h>
 
@@ -32,6 +34,8 @@ enum slot_state {
 };
 
 struct slot {
+	struct transport_op op;		/* the READ pair into this slot */
+	struct iiofab_stream *s;
 	struct iiofab_block blk;	/* what the application sees */
 	enum slot_state state;
 	struct iiofab_wire_ready_entry ready;
@@ -175,18 +179,15 @@ static int post_read(struct iiofab_stream *s, uint32_t slot,
 		.lkey = s->gens_mr->lkey,
 	};
 	struct ibv_send_wr gen_wr = {
-		.wr_id = WR_ID(WR_READ_GEN, slot),
 		.sg_list = &gen_sge,
 		.num_sge = 1,
 		.opcode = IBV_WR_RDMA_READ,
-		.send_flags = IBV_SEND_SIGNALED,
 		.wr.rdma = {
 			.remote_addr = s->gen_addr + 8ull * e->block,
 			.rkey = s->gen_rkey,
 		},
 	};
 	struct ibv_send_wr data_wr = {
-		.wr_id = WR_ID(WR_READ_DATA, slot),
 		.next = &gen_wr,
 		.sg_list = &data_sge,
 		.num_sge = 1,
@@ -198,7 +199,7 @@ static int post_read(struct iiofab_stream *s, uint32_t slot,
 	};
 
 	s->gens[slot] = ~e->generation;
-	return conn_post_send_wr(s->ctx, &data_wr, 2);
+	return transport_post_send(s->ctx->xp, &data_wr, &s->slots[slot].op);
 }
 
 static void add_release(struct iiofab_stream *s,
@@ -269,7 +270,7 @@ static void flush_releases(struct iiofab_stream *s)
 	uint8_t *buf;
 	int len;
 
-	if (!s->n_rel || !conn_try_get_send(ctx, &slot, &buf))
+	if (!s->n_rel || transport_try_get_send(ctx->xp, &slot, &buf))
 		return;
 	n = s->n_rel < IIOFAB_WIRE_MAX_RELEASE ? s->n_rel : IIOFAB_WIRE_MAX_RELEASE;
 	r->stream_id = s->id;
@@ -277,21 +278,24 @@ static void flush_releases(struct iiofab_stream *s)
 	memcpy(r->entries, s->rel, n * sizeof(*r->entries));
 	len = iiofab_wire_encode_release(buf, CTL_MSG_SIZE, 0, r);
 	if (len < 0) {
-		conn_put_send(ctx, slot);
+		transport_put_send(ctx->xp, slot);
 		iiofab_log_err(&ctx->log, "cannot encode RELEASE: %s",
 			iiofab_strerror(len));
 		s->err = len;
 		return;
 	}
-	if (conn_send(ctx, slot, (size_t)len))
+	if (transport_send(ctx->xp, slot, (size_t)len))
 		return;
 	memmove(s->rel, s->rel + n, (s->n_rel - n) * sizeof(*s->rel));
 	s->n_rel -= n;
 	s->stats.releases_sent++;
 }
 
-void stream_on_idle(struct iiofab_stream *s)
+static void stream_idle(struct transport_idle *idle)
 {
+	struct iiofab_stream *s = (struct iiofab_stream *)
+		((char *)idle - offsetof(struct iiofab_stream, idle));
+
 	if (s->output) {
 		dac_on_idle(s);
 		return;
@@ -320,7 +324,7 @@ static void add_release(struct iiofab_stream *s,
 	s->n_rel++;
 }
 
-void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
+static void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 {
 	uint64_t landed_ns = iiofab_now_ns();
 	struct slot *sl = &s->slots[slot];
@@ -388,7 +392,7 @@ void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
 	s->q_count++;
 }
 
-void stream_on_read_error(struct iiofab_stream *s, uint32_t slot)
+static void stream_on_read_error(struct iiofab_stream *s, uint32_t slot)
 {
 	if (s->rd_count && s->reading[s->rd_head] == slot) {
 		s->rd_head = (s->rd_head + 1) % s->block_count;
@@ -397,10 +401,24 @@ void stream_on_read_error(struct iiofab_stream *s, uint32_t slot)
 	slot_free(s, slot);
 }
 
+/* The READ pair's completion; a flushed one only gives the slot back. */
+static void read_done(struct transport_op *op, int status)
+{
+	struct slot *sl = (struct slot *)op;
+	struct iiofab_stream *s = sl->s;
+	uint32_t slot = (uint32_t)(sl - s->slots);
+
+	if (status)
+		stream_on_read_error(s, slot);
+	else
+		stream_on_read_done(s, slot);
+}
+
 /* ---- open / start / close ---------------------------------------------- */
 
 static void stream_free(struct iiofab_stream *s)
 {
+	transport_remove_idle(s->ctx->xp, &s->idle);
 	if (s->landing_mr)
 		ibv_dereg_mr(s->landing_mr);
 	if (s->gens_mr)
@@ -442,13 +460,16 @@ static int stream_alloc(struct iiofab_stream *s)
 	if (!s->slots || !s->free_slots || !s->pend || !s->reading ||
 	    !s->queue || !s->rel)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		s->slots[i].op.done = read_done;
+		s->slots[i].s = s;
 		s->free_slots[i] = n - 1 - i;
+	}
 	s->n_free = n;
 	if (dac_alloc(s))
 		return -ENOMEM;
 
-	s->landing_mr = ibv_reg_mr(ctx->pd, s->landing, landing_len,
+	s->landing_mr = ibv_reg_mr(transport_pd(ctx->xp), s->landing, landing_len,
 				   IBV_ACCESS_LOCAL_WRITE);
 	if (!s->landing_mr) {
 		int err = errno ? -errno : -ENOMEM;
@@ -458,7 +479,7 @@ static int stream_alloc(struct iiofab_stream *s)
 			"(RLIMIT_MEMLOCK?)", landing_len, iiofab_strerror(err));
 		return err;
 	}
-	s->gens_mr = ibv_reg_mr(ctx->pd, s->gens, n * sizeof(uint64_t),
+	s->gens_mr = ibv_reg_mr(transport_pd(ctx->xp), s->gens, n * sizeof(uint64_t),
 				IBV_ACCESS_LOCAL_WRITE);
 	if (!s->gens_mr)
 		return errno ? -errno : -ENOMEM;
@@ -524,8 +545,9 @@ static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 	int ret;
 
 	*out = NULL;
-	if (ctx->err)
-		return ctx->err;
+	ret = transport_error(ctx->xp);
+	if (ret)
+		return ret;
 	if (ctx->stream)
 		return -EBUSY;
 	if (!dev || dev->ctx != ctx)
@@ -581,6 +603,8 @@ static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 	ctx_reply_done(ctx);
 	if (ret)
 		goto out_close_remote;
+	s->idle.run = stream_idle;
+	transport_add_idle(ctx->xp, &s->idle);
 	ctx->stream = s;
 	*out = s;
 	return 0;
@@ -673,11 +697,12 @@ int iiofab_stream_start(struct iiofab_stream *s)
 	return ret;
 }
 
-static bool reads_drained(struct iiofab_ctx *ctx, void *arg)
+/* No RDMA operation of the stream is outstanding. */
+static bool stream_quiet(void *arg)
 {
 	const struct iiofab_stream *s = arg;
 
-	return s->rd_count == 0;
+	return s->rd_count == 0 && s->writes_pending == 0;
 }
 
 void iiofab_stream_close(struct iiofab_stream *s)
@@ -688,47 +713,40 @@ void iiofab_stream_close(struct iiofab_stream *s)
 		return;
 	ctx = s->ctx;
 	/* Every submitted sample reaches the converter before the stop. */
-	if (s->output && s->started && !ctx->err && !s->err) {
+	if (s->output && s->started && !transport_error(ctx->xp) && !s->err) {
 		int ret = dac_drain(s, -1);
 
 		if (ret)
 			iiofab_log_err(&ctx->log,
-				"closing with %u submitted block(s) not consumed: %s",
-				s->in_flight, iiofab_strerror(ret));
+				       "closing with %u submitted block(s) not consumed: %s",
+				       s->in_flight, iiofab_strerror(ret));
 	}
 	s->closing = true;
 	/* No READ may still target the landing buffer when it is freed, and
 	 * the server's MR must outlive our READs: drain before CLOSE. */
-	if (!ctx->err && s->rd_count &&
-	    conn_progress(ctx, ctx_deadline(ctx, -1), reads_drained, s) &&
-	    !ctx->err)
-		conn_fail(ctx, -ETIMEDOUT, "block READs did not complete");
-	if (!ctx->err) {
+	if (!transport_error(ctx->xp) && !stream_quiet(s) &&
+	    transport_progress(ctx->xp, ctx_deadline(ctx, -1), stream_quiet, s))
+		transport_fail(ctx->xp, -ETIMEDOUT,
+			       "RDMA operations of the stream did not complete");
+	if (!transport_error(ctx->xp)) {
 		if (s->started) {
 			ctx->msg->stream_ctl.stream_id = s->id;
 			ctx_request_ok(ctx, IIOFAB_MSG_STOP, ctx->msg, NULL);
 		}
-		if (!ctx->err)
+		if (!transport_error(ctx->xp))
 			close_remote(s);
 	}
-	if (ctx->err && s->rd_count && ctx->qp_created) {
-		/* The connection is gone: force the QP to error so pending
-		 * READs flush, and wait (bounded) for their completions. */
-		struct ibv_qp_attr attr = { .qp_state = IBV_QPS_ERR };
-		int err = ctx->err;
-
-		ibv_modify_qp(ctx->id->qp, &attr, IBV_QP_STATE);
-		ctx->err = 0;
-		conn_progress(ctx, iiofab_now_ms() + 1000, reads_drained, s);
-		ctx->err = err;
-	}
+	/* The connection is gone: flush what is still posted, so every
+	 * operation's owner has cleaned up before the memory goes. */
+	if (transport_error(ctx->xp))
+		transport_flush(ctx->xp);
 	ctx->stream = NULL;
 	stream_free(s);
 }
 
 /* ---- consuming ------------------------------------------------------------ */
 
-static bool block_available(struct iiofab_ctx *ctx, void *arg)
+static bool block_available(void *arg)
 {
 	const struct iiofab_stream *s = arg;
 
@@ -749,8 +767,9 @@ int iiofab_stream_next(struct iiofab_stream *s, int timeout_ms,
 			return s->err;
 		if (!s->started)
 			return -EINVAL;
-		ret = conn_progress(s->ctx, ctx_deadline(s->ctx, timeout_ms),
-				    block_available, s);
+		ret = transport_progress(s->ctx->xp,
+					 ctx_deadline(s->ctx, timeout_ms),
+					 block_available, s);
 		if (ret)
 			return ret;
 		if (!s->q_count)
@@ -773,14 +792,14 @@ int iiofab_block_release(struct iiofab_stream *s, struct iiofab_block *block)
 		return -EINVAL;
 	slot_free(s, (uint32_t)idx);
 	/* Start the next READ now rather than at the next wait. */
-	if (!s->ctx->err && !s->closing)
+	if (!transport_error(s->ctx->xp) && !s->closing)
 		post_reads(s);
 	return 0;
 }
 
 int iiofab_stream_fd(const struct iiofab_stream *s)
 {
-	return conn_event_fd(s->ctx);
+	return transport_fd(s->ctx->xp);
 }
 
 size_t iiofab_stream_get_scan_bytes(const struct iiofab_stream *s)

@@ -10,9 +10,11 @@
 #include <iiofab/wire.h>
 
 #include "iiofab.h"
+#include "transport.h"
 
 struct slot;
 struct pending;
+struct dac_write;
 
 enum dac_owner {
 	DAC_NONE,	/* not granted yet (before START) */
@@ -23,6 +25,7 @@ enum dac_owner {
 
 struct iiofab_stream {
 	struct iiofab_ctx *ctx;
+	struct transport_idle idle;	/* posts READs, sends batches */
 	const struct iiofab_device *dev;
 	uint32_t id;
 	size_t block_size;
@@ -74,6 +77,8 @@ struct iiofab_stream {
 	 */
 	bool output;
 	uint8_t *dac_owner;		/* per block: enum dac_owner */
+	struct dac_write *writes;	/* per block: its WRITE's completion */
+	unsigned int writes_pending;	/* WRITEs not yet completed */
 	unsigned int in_flight;		/* submitted, credit not yet back */
 	int cyclic_blk;			/* the repeating block, or -1 */
 	struct iiofab_wire_submit_entry *sub_q;	/* not yet in a SUBMIT */
