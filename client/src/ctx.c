@@ -13,7 +13,9 @@
 #include <iiofab/scan.h>
 #include <iiofab/uri.h>
 
+#include "hello.h"
 #include "priv.h"
+#include "rpc.h"
 
 /*
  * The library logs through a struct iiofab_logger; the application's
@@ -36,240 +38,6 @@ int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms)
 void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx)
 {
 	return ctx->params.user_data;
-}
-
-/* ---- request / reply -------------------------------------------------- */
-
-static enum transport_recv_verdict on_message(void *arg, uint32_t slot,
-					      const uint8_t *buf, uint32_t len)
-{
-	struct iiofab_ctx *ctx = arg;
-	struct iiofab_wire_hdr h;
-	int ret = iiofab_wire_decode_hdr(buf, len, &h);
-
-	if (ret) {
-		iiofab_log_warn(&ctx->log,
-			"dropping a malformed message from the server (%s)",
-			iiofab_strerror(ret));
-		return TRANSPORT_RECV_DONE;
-	}
-	if (h.request_id && ctx->reply.want && !ctx->reply.have &&
-	    h.request_id == ctx->reply.request_id) {
-		/* Kept until the waiter has decoded it: decoded strings
-		 * point into this buffer. */
-		ctx->reply.have = true;
-		ctx->reply.slot = slot;
-		ctx->reply.buf = buf;
-		ctx->reply.len = len;
-		return TRANSPORT_RECV_HOLD;
-	}
-	switch (h.type) {
-	case IIOFAB_MSG_READY:
-		if (ctx->stream)
-			stream_on_ready_msg(ctx->stream, buf, len);
-		break;
-	case IIOFAB_MSG_STREAM_EVENT:
-		if (ctx->stream)
-			stream_on_event_msg(ctx->stream, buf, len);
-		break;
-	case IIOFAB_MSG_FREE:
-		if (ctx->stream)
-			stream_on_free_msg(ctx->stream, buf, len);
-		break;
-	case IIOFAB_MSG_ERROR: {
-		/* ctx->msg may hold a request being built: decode aside. */
-		struct iiofab_msg_error e;
-
-		if (iiofab_wire_decode_error(buf + IIOFAB_WIRE_HDR_SIZE,
-					     h.body_length, &e) == 0)
-			iiofab_log_warn(&ctx->log,
-				"server error for request %u: %s: %.*s",
-				h.request_id, iiofab_wire_status_str(e.status),
-				e.message.len, e.message.ptr);
-		break;
-	}
-	default:
-		/* A late reply to a request that timed out. */
-		iiofab_log_debug(&ctx->log, "ignoring %s (request %u)",
-			iiofab_wire_type_name(h.type), h.request_id);
-		break;
-	}
-	return TRANSPORT_RECV_DONE;
-}
-
-static bool reply_arrived(void *arg)
-{
-	const struct iiofab_ctx *ctx = arg;
-
-	return ctx->reply.have;
-}
-
-void ctx_reply_done(struct iiofab_ctx *ctx)
-{
-	if (ctx->reply.have) {
-		ctx->reply.have = false;
-		transport_release_recv(ctx->xp, ctx->reply.slot);
-	}
-}
-
-/*
- * Sends message m of the given type and waits for its reply, decoded into
- * ctx->msg. Returns the reply type; the reply's receive buffer stays held
- * until ctx_reply_done(). An ERROR reply becomes its errno (nothing held).
- */
-int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
-		const union iiofab_wire_msg *m, uint16_t want_type)
-{
-	int64_t deadline = ctx_deadline(ctx, -1);
-	struct iiofab_wire_hdr h;
-	uint32_t slot;
-	uint8_t *buf;
-	int ret, len;
-
-	ret = transport_get_send(ctx->xp, deadline, &slot, &buf);
-	if (ret)
-		return ret;
-	if (++ctx->next_request_id == 0)
-		ctx->next_request_id = 1;
-	len = iiofab_wire_encode(buf, CTL_MSG_SIZE, type, ctx->next_request_id, m);
-	if (len < 0) {
-		transport_put_send(ctx->xp, slot);
-		iiofab_log_err(&ctx->log, "cannot encode %s: %s",
-			iiofab_wire_type_name(type), iiofab_strerror(len));
-		return len;
-	}
-	ctx->reply.want = true;
-	ctx->reply.have = false;
-	ctx->reply.request_id = ctx->next_request_id;
-	ret = transport_send(ctx->xp, slot, (size_t)len);
-	if (!ret)
-		ret = transport_progress(ctx->xp, deadline, reply_arrived, ctx);
-	ctx->reply.want = false;
-	if (ret) {
-		if (ret == -ETIMEDOUT || ret == -EAGAIN) {
-			iiofab_log_err(&ctx->log,
-				"no reply to %s within %u ms",
-				iiofab_wire_type_name(type), ctx->op_timeout_ms);
-			ret = -ETIMEDOUT;
-		}
-		ctx_reply_done(ctx);
-		return ret;
-	}
-	ret = iiofab_wire_decode(ctx->reply.buf, ctx->reply.len, &h, ctx->msg);
-	if (ret) {
-		iiofab_log_err(&ctx->log, "malformed reply to %s: %s",
-			iiofab_wire_type_name(type), iiofab_strerror(ret));
-		ctx_reply_done(ctx);
-		return -EPROTO;
-	}
-	if (h.type == IIOFAB_MSG_ERROR) {
-		ret = iiofab_wire_status_to_errno(ctx->msg->error.status);
-		iiofab_log_err(&ctx->log, "%s refused by the server: %s%s%.*s",
-			iiofab_wire_type_name(type),
-			iiofab_wire_status_str(ctx->msg->error.status),
-			ctx->msg->error.message.len ? ": " : "",
-			ctx->msg->error.message.len,
-			ctx->msg->error.message.ptr);
-		ctx_reply_done(ctx);
-		return ret ? ret : -EPROTO;
-	}
-	if (h.type != want_type) {
-		iiofab_log_err(&ctx->log, "expected %s in reply to %s, got %s",
-			iiofab_wire_type_name(want_type),
-			iiofab_wire_type_name(type),
-			iiofab_wire_type_name(h.type));
-		ctx_reply_done(ctx);
-		return -EPROTO;
-	}
-	return h.type;
-}
-
-/* A request whose only useful answer is OK. */
-int ctx_request_ok(struct iiofab_ctx *ctx, uint16_t type,
-		   const union iiofab_wire_msg *m, uint32_t *value)
-{
-	int ret = ctx_request(ctx, type, m, IIOFAB_MSG_OK);
-
-	if (ret < 0)
-		return ret;
-	if (value)
-		*value = ctx->msg->ok.value;
-	ctx_reply_done(ctx);
-	return 0;
-}
-
-/* ---- handshake -------------------------------------------------------- */
-
-static int handshake(struct iiofab_ctx *ctx)
-{
-	union iiofab_wire_msg *m = ctx->msg;
-	uint8_t client_nonce[IIOFAB_WIRE_NONCE_SIZE];
-	uint8_t server_nonce[IIOFAB_WIRE_NONCE_SIZE];
-	uint8_t mac[IIOFAB_WIRE_MAC_SIZE];
-	bool auth_required;
-	int ret;
-
-	ret = iiofab_auth_nonce(client_nonce);
-	if (ret)
-		return ret;
-	memset(&m->hello, 0, sizeof(m->hello));
-	m->hello.version_min = IIOFAB_WIRE_VERSION;
-	m->hello.version_max = IIOFAB_WIRE_VERSION;
-	memcpy(m->hello.client_nonce, client_nonce, sizeof(client_nonce));
-	m->hello.client_name = iiofab_wire_str(ctx->params.client_name ?
-					       ctx->params.client_name :
-					       "libiiofab");
-	ret = ctx_request(ctx, IIOFAB_MSG_HELLO, m, IIOFAB_MSG_CHALLENGE);
-	if (ret < 0)
-		return ret;
-	auth_required = m->challenge.auth_required;
-	memcpy(server_nonce, m->challenge.server_nonce, sizeof(server_nonce));
-	ctx_reply_done(ctx);
-
-	if (auth_required && !ctx->params.psk_len) {
-		iiofab_log_err(&ctx->log,
-			"the server requires a pre-shared key and none was given");
-		return -EACCES;
-	}
-	memset(mac, 0, sizeof(mac));
-	if (ctx->params.psk_len) {
-		ret = iiofab_auth_mac(ctx->params.psk, ctx->params.psk_len,
-				IIOFAB_WIRE_AUTH_CLIENT_LABEL, server_nonce,
-				client_nonce, mac);
-		if (ret)
-			return ret;
-	}
-	memset(&m->auth, 0, sizeof(m->auth));
-	memcpy(m->auth.mac, mac, sizeof(mac));
-	ret = ctx_request(ctx, IIOFAB_MSG_AUTH, m, IIOFAB_MSG_WELCOME);
-	if (ret < 0) {
-		if (ret == -EACCES || ret == -EPERM)
-			iiofab_log_err(&ctx->log,
-				"the server rejected %s",
-				ctx->params.psk_len ? "our pre-shared key" :
-				"a client without a key");
-		return ret;
-	}
-	memcpy(mac, m->welcome.mac, sizeof(mac));
-	ctx_reply_done(ctx);
-
-	if (ctx->params.psk_len) {
-		uint8_t want[IIOFAB_WIRE_MAC_SIZE];
-
-		/* The server proves it holds the key as well, so a client
-		 * with a key never streams from an impostor. */
-		ret = iiofab_auth_mac(ctx->params.psk, ctx->params.psk_len,
-				IIOFAB_WIRE_AUTH_SERVER_LABEL, client_nonce,
-				server_nonce, want);
-		if (ret)
-			return ret;
-		if (!iiofab_auth_mac_equal(mac, want)) {
-			iiofab_log_err(&ctx->log,
-				"the server did not prove the pre-shared key");
-			return -EKEYREJECTED;
-		}
-	}
-	return 0;
 }
 
 /* ---- device table ------------------------------------------------------ */
@@ -385,25 +153,27 @@ static int fill_device(struct iiofab_device *dev,
 
 static int load_devices(struct iiofab_ctx *ctx)
 {
+	union iiofab_wire_msg *m = rpc_request_msg(ctx->rpc);
+	struct rpc_reply r;
 	char **ids;
 	unsigned int n;
 	int ret;
 
-	ret = ctx_request(ctx, IIOFAB_MSG_LIST, NULL, IIOFAB_MSG_DEVICES);
+	ret = rpc_call(ctx->rpc, IIOFAB_MSG_LIST, NULL, IIOFAB_MSG_DEVICES, &r);
 	if (ret < 0)
 		return ret;
-	n = ctx->msg->devices.count;
+	n = r.msg->devices.count;
 	ids = calloc(n ? n : 1, sizeof(*ids));
 	ctx->devices = calloc(n ? n : 1, sizeof(*ctx->devices));
 	if (!ids || !ctx->devices) {
-		ctx_reply_done(ctx);
+		rpc_reply_done(ctx->rpc, &r);
 		free(ids);
 		return -ENOMEM;
 	}
 	ctx->n_devices = n;
 	for (unsigned int i = 0; i < n; i++)
-		ids[i] = dup_str(ctx->msg->devices.devices[i].id);
-	ctx_reply_done(ctx);
+		ids[i] = dup_str(r.msg->devices.devices[i].id);
+	rpc_reply_done(ctx->rpc, &r);
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct iiofab_device *dev = &ctx->devices[i];
@@ -413,13 +183,13 @@ static int load_devices(struct iiofab_ctx *ctx)
 			ret = -ENOMEM;
 			break;
 		}
-		ctx->msg->device_info.device = iiofab_wire_str(ids[i]);
-		ret = ctx_request(ctx, IIOFAB_MSG_DEVICE_INFO, ctx->msg,
-				  IIOFAB_MSG_DEVICE);
+		m->device_info.device = iiofab_wire_str(ids[i]);
+		ret = rpc_call(ctx->rpc, IIOFAB_MSG_DEVICE_INFO, m,
+			       IIOFAB_MSG_DEVICE, &r);
 		if (ret < 0)
 			break;
-		ret = fill_device(dev, &ctx->msg->device);
-		ctx_reply_done(ctx);
+		ret = fill_device(dev, &r.msg->device);
+		rpc_reply_done(ctx->rpc, &r);
 		if (ret)
 			break;
 	}
@@ -437,14 +207,14 @@ static int open_transport(struct iiofab_ctx *ctx, const struct iiofab_uri *u)
 		.host = u->host,
 		.service = u->service,
 		.connect_timeout_ms = ctx->connect_timeout_ms,
-		.slot_size = CTL_MSG_SIZE,
+		.slot_size = RPC_SLOT_SIZE,
 		.send_slots = CTL_SEND_SLOTS,
 		.recv_slots = CTL_RECV_SLOTS,
 		.send_depth = QP_SEND_DEPTH,
 		.max_rdma_reads = QP_MAX_RDMA_READS,
 		.log = &ctx->log,
-		.on_recv = on_message,
-		.recv_arg = ctx,
+		.on_recv = rpc_on_recv,
+		.recv_arg = ctx->rpc,
 	};
 
 	return transport_open(&tp, &ctx->xp);
@@ -486,11 +256,6 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 		.arg = &ctx->params,
 		.level = (int)ctx->params.log_level,
 	};
-	ctx->msg = malloc(sizeof(*ctx->msg));
-	if (!ctx->msg) {
-		ret = -ENOMEM;
-		goto out_free_ctx;
-	}
 
 	ret = iiofab_uri_parse(uri, &u);
 	if (ret) {
@@ -502,10 +267,14 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 	ret = iiofab_auth_warmup(ctx->params.psk, ctx->params.psk_len);
 	if (ret)
 		goto out_free_ctx;
-	ret = open_transport(ctx, &u);
+	ret = rpc_create(&ctx->log, ctx->op_timeout_ms, &ctx->rpc);
 	if (ret)
 		goto out_free_ctx;
-	ret = handshake(ctx);
+	ret = open_transport(ctx, &u);
+	if (ret)
+		goto out_destroy_rpc;
+	rpc_attach(ctx->rpc, ctx->xp);
+	ret = hello_handshake(ctx->rpc, &ctx->params, &ctx->log);
 	if (ret)
 		goto out_close_conn;
 	ret = load_devices(ctx);
@@ -518,8 +287,9 @@ out_free_devices:
 	free_devices(ctx);
 out_close_conn:
 	transport_close(ctx->xp);
+out_destroy_rpc:
+	rpc_destroy(ctx->rpc);
 out_free_ctx:
-	free(ctx->msg);
 	if (ctx->psk_copy)
 		memset(ctx->psk_copy, 0, params->psk_len);
 	free(ctx->psk_copy);
@@ -534,7 +304,7 @@ void iiofab_disconnect(struct iiofab_ctx *ctx)
 	iiofab_stream_close(ctx->stream);
 	free_devices(ctx);
 	transport_close(ctx->xp);
-	free(ctx->msg);
+	rpc_destroy(ctx->rpc);
 	if (ctx->psk_copy)
 		memset(ctx->psk_copy, 0, ctx->params.psk_len);
 	free(ctx->psk_copy);
@@ -774,7 +544,9 @@ static int attr_io(const struct iiofab_device *dev,
 		   const char *attr, const char *value, char *buf, size_t len)
 {
 	struct iiofab_ctx *ctx = dev->ctx;
-	struct iiofab_msg_attr *a = &ctx->msg->attr;
+	union iiofab_wire_msg *m = rpc_request_msg(ctx->rpc);
+	struct iiofab_msg_attr *a = &m->attr;
+	struct rpc_reply r;
 	int ret, n;
 
 	memset(a, 0, sizeof(*a));
@@ -785,18 +557,19 @@ static int attr_io(const struct iiofab_device *dev,
 	a->attr = iiofab_wire_str(attr);
 	if (value)
 		a->value = iiofab_wire_str(value);
-	ret = ctx_request(ctx, value ? IIOFAB_MSG_ATTR_WRITE : IIOFAB_MSG_ATTR_READ,
-			  ctx->msg, IIOFAB_MSG_ATTR_VALUE);
+	ret = rpc_call(ctx->rpc,
+		       value ? IIOFAB_MSG_ATTR_WRITE : IIOFAB_MSG_ATTR_READ, m,
+		       IIOFAB_MSG_ATTR_VALUE, &r);
 	if (ret < 0)
 		return ret;
-	n = ctx->msg->attr_value.value.len;
+	n = r.msg->attr_value.value.len;
 	if (buf && len) {
 		size_t c = (size_t)n < len ? (size_t)n : len - 1;
 
-		memcpy(buf, ctx->msg->attr_value.value.ptr, c);
+		memcpy(buf, r.msg->attr_value.value.ptr, c);
 		buf[c] = '\0';
 	}
-	ctx_reply_done(ctx);
+	rpc_reply_done(ctx->rpc, &r);
 	return value ? 0 : n;
 }
 
@@ -844,12 +617,14 @@ int iiofab_ctx_get_server_stats(struct iiofab_ctx *ctx, iiofab_stat_fn cb,
 				void *user_data, char *reg_path,
 				size_t reg_path_len)
 {
-	const struct iiofab_msg_stats_reply *r = &ctx->msg->stats_reply;
-	int ret = ctx_request(ctx, IIOFAB_MSG_STATS, NULL,
-			      IIOFAB_MSG_STATS_REPLY);
+	const struct iiofab_msg_stats_reply *r;
+	struct rpc_reply reply;
+	int ret = rpc_call(ctx->rpc, IIOFAB_MSG_STATS, NULL,
+			   IIOFAB_MSG_STATS_REPLY, &reply);
 
 	if (ret < 0)
 		return ret;
+	r = &reply.msg->stats_reply;
 	ret = 0;
 	if (reg_path && reg_path_len) {
 		size_t c = r->reg_path.len < reg_path_len ?
@@ -864,6 +639,6 @@ int iiofab_ctx_get_server_stats(struct iiofab_ctx *ctx, iiofab_stat_fn cb,
 		iiofab_wire_str_copy(key, sizeof(key), r->stats[i].key);
 		ret = cb(user_data, key, r->stats[i].value);
 	}
-	ctx_reply_done(ctx);
+	rpc_reply_done(ctx->rpc, &reply);
 	return ret;
 }

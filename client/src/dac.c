@@ -12,6 +12,7 @@
  * gather and leave as one message when the next send completes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,29 +53,19 @@ void dac_free(struct iiofab_stream *s)
 	free(s->writes);
 }
 
-void stream_on_free_msg(struct iiofab_stream *s, const void *msg, size_t len)
+void dac_on_free(struct rpc_sub *sub, const struct iiofab_msg_free *m)
 {
-	struct iiofab_wire_hdr h;
-	int ret;
+	struct iiofab_stream *s = (struct iiofab_stream *)
+		((char *)sub - offsetof(struct iiofab_stream, sub));
 
-	ret = iiofab_wire_decode_hdr(msg, len, &h);
-	if (!ret)
-		ret = iiofab_wire_decode_free((const uint8_t *)msg + IIOFAB_WIRE_HDR_SIZE,
-					      h.body_length, &s->free_msg);
-	if (ret) {
-		iiofab_log_warn(&s->ctx->log, "malformed FREE: %s",
-			iiofab_strerror(ret));
-		return;
-	}
-	if (!s->output || s->free_msg.stream_id != s->id)
-		return;
-	for (unsigned int i = 0; i < s->free_msg.count; i++) {
-		uint32_t b = s->free_msg.blocks[i];
+	for (unsigned int i = 0; i < m->count; i++) {
+		uint32_t b = m->blocks[i];
 
 		if (b >= s->block_count ||
 		    (s->dac_owner[b] != DAC_NONE && s->dac_owner[b] != DAC_SUBMITTED)) {
 			iiofab_log_warn(&s->ctx->log,
-				"FREE for block %u, which the server does not own", b);
+					"FREE for block %u, which the server does not own",
+					b);
 			continue;
 		}
 		if (s->dac_owner[b] == DAC_SUBMITTED) {
@@ -90,29 +81,25 @@ void stream_on_free_msg(struct iiofab_stream *s, const void *msg, size_t len)
 	}
 }
 
+/* The batch leaves when a send slot is free; otherwise at a later turn. */
 static void flush_submits(struct iiofab_stream *s)
 {
-	struct iiofab_ctx *ctx = s->ctx;
 	struct iiofab_msg_submit *m = &s->sub_msg;
-	uint32_t slot;
-	uint8_t *buf;
-	int len;
+	int ret;
 
-	if (!s->n_sub || transport_try_get_send(ctx->xp, &slot, &buf))
+	if (!s->n_sub)
 		return;
 	m->stream_id = s->id;
 	m->count = (uint16_t)s->n_sub;
 	memcpy(m->entries, s->sub_q, s->n_sub * sizeof(*s->sub_q));
-	len = iiofab_wire_encode_submit(buf, CTL_MSG_SIZE, 0, m);
-	if (len < 0) {
-		transport_put_send(ctx->xp, slot);
-		iiofab_log_err(&ctx->log, "cannot encode SUBMIT: %s",
-			iiofab_strerror(len));
-		s->err = len;
+	ret = rpc_post_submit(s->ctx->rpc, m);
+	if (ret == -EAGAIN)
+		return;
+	if (ret) {
+		if (!s->err)
+			s->err = ret;
 		return;
 	}
-	if (transport_send(ctx->xp, slot, (size_t)len))
-		return;
 	s->n_sub = 0;
 	s->stats.submits_sent++;
 }

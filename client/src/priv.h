@@ -14,10 +14,10 @@
 #include <iiofab/wire.h>
 
 #include "iiofab.h"
+#include "rpc.h"
 #include "transport.h"
 
-/* Control message slots: a message never exceeds IIOFAB_WIRE_MAX_MSG. */
-#define CTL_MSG_SIZE IIOFAB_WIRE_MAX_MSG
+/* Control message slots. */
 #define CTL_SEND_SLOTS 16u
 /* The protocol asks for block_count + 16 posted RECVs while a stream is
  * open; post the maximum from the start so opening a stream never has to
@@ -54,16 +54,6 @@ struct iiofab_device {
 	struct iiofab_channel *channels;
 };
 
-/* A message received while a request waits for its reply. */
-struct ctl_reply {
-	bool want;		/* a request is waiting */
-	bool have;		/* reply arrived; recv slot kept until consumed */
-	uint32_t request_id;
-	uint32_t slot;
-	const uint8_t *buf;
-	uint32_t len;
-};
-
 struct iiofab_ctx {
 	struct iiofab_params params;	/* psk points at psk_copy */
 	struct iiofab_logger log;	/* forwards to params.log_fn */
@@ -72,10 +62,7 @@ struct iiofab_ctx {
 	unsigned int op_timeout_ms;
 
 	struct transport *xp;
-
-	uint32_t next_request_id;
-	struct ctl_reply reply;
-	union iiofab_wire_msg *msg;	/* decode/encode scratch (large) */
+	struct rpc *rpc;
 
 	unsigned int n_devices;
 	struct iiofab_device *devices;
@@ -85,20 +72,5 @@ struct iiofab_ctx {
 
 /* ctx.c */
 int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms);
-int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
-		const union iiofab_wire_msg *m, uint16_t want_type);
-int ctx_request_ok(struct iiofab_ctx *ctx, uint16_t type,
-		   const union iiofab_wire_msg *m, uint32_t *value);
-void ctx_reply_done(struct iiofab_ctx *ctx);
-
-/* Dispatch from ctx.c into the stream code. */
-void stream_on_ready_msg(struct iiofab_stream *stream, const void *msg,
-			 size_t len);
-void stream_on_event_msg(struct iiofab_stream *stream, const void *msg,
-			 size_t len);
-
-/* dac.c */
-void stream_on_free_msg(struct iiofab_stream *stream, const void *msg,
-			size_t len);
 
 #endif /* IIOFAB_PRIV_H */

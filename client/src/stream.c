@@ -86,62 +86,47 @@ static void pend_push(struct iiofab_stream *s,
 	s->pend_count++;
 }
 
-void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
+static struct iiofab_stream *stream_of(struct rpc_sub *sub)
 {
-	uint64_t now_ns = iiofab_now_ns();
-	struct iiofab_wire_hdr h;
-	int ret;
+	return (struct iiofab_stream *)((char *)sub -
+					offsetof(struct iiofab_stream, sub));
+}
 
-	ret = iiofab_wire_decode_hdr(msg, len, &h);
-	if (!ret)
-		ret = iiofab_wire_decode_ready((const uint8_t *)msg +
-					       IIOFAB_WIRE_HDR_SIZE,
-					       h.body_length, &s->ready_msg);
-	if (ret) {
-		iiofab_log_warn(&s->ctx->log, "malformed READY: %s",
-			iiofab_strerror(ret));
-		return;
-	}
-	if (s->ready_msg.stream_id != s->id)
-		return;
-	for (unsigned int i = 0; i < s->ready_msg.count; i++) {
-		const struct iiofab_wire_ready_entry *e = &s->ready_msg.entries[i];
+static void on_ready(struct rpc_sub *sub, const struct iiofab_msg_ready *m)
+{
+	struct iiofab_stream *s = stream_of(sub);
+	uint64_t now_ns = iiofab_now_ns();
+
+	for (unsigned int i = 0; i < m->count; i++) {
+		const struct iiofab_wire_ready_entry *e = &m->entries[i];
 
 		if (e->block >= s->block_count ||
 		    e->bytes_used > s->block_size || e->bytes_used == 0) {
 			iiofab_log_warn(&s->ctx->log,
-				"READY for bad block %u (%u bytes)", e->block,
-				e->bytes_used);
+					"READY for bad block %u (%u bytes)",
+					e->block, e->bytes_used);
 			continue;
 		}
 		iiofab_log_debug(&s->ctx->log,
-			"READY block %u seq %llu first %llu gen %llu (%u pending, %u free slots)",
-			e->block, (unsigned long long)e->seq,
-			(unsigned long long)e->first_sample,
-			(unsigned long long)e->generation, s->pend_count,
-			s->n_free);
+				 "READY block %u seq %llu first %llu gen %llu (%u pending, %u free slots)",
+				 e->block, (unsigned long long)e->seq,
+				 (unsigned long long)e->first_sample,
+				 (unsigned long long)e->generation,
+				 s->pend_count, s->n_free);
 		pend_push(s, e, now_ns);
 	}
 }
 
-void stream_on_event_msg(struct iiofab_stream *s, const void *msg, size_t len)
+static void on_event(struct rpc_sub *sub,
+		     const struct iiofab_msg_stream_event *ev)
 {
-	struct iiofab_wire_hdr h;
-	struct iiofab_msg_stream_event ev;
-	int ret;
+	struct iiofab_stream *s = stream_of(sub);
 
-	ret = iiofab_wire_decode_hdr(msg, len, &h);
-	if (!ret)
-		ret = iiofab_wire_decode_stream_event((const uint8_t *)msg +
-						      IIOFAB_WIRE_HDR_SIZE,
-						      h.body_length, &ev);
-	if (ret || ev.stream_id != s->id)
-		return;
-	switch (ev.event) {
+	switch (ev->event) {
 	case IIOFAB_WIRE_EVENT_UNDERRUN:
 		/* A running total: a late report never lowers it. */
-		if (ev.value > s->stats.underruns)
-			s->stats.underruns = ev.value;
+		if (ev->value > s->stats.underruns)
+			s->stats.underruns = ev->value;
 		break;
 	case IIOFAB_WIRE_EVENT_STOPPED:
 		iiofab_log_err(&s->ctx->log, "the server stopped the stream");
@@ -151,17 +136,27 @@ void stream_on_event_msg(struct iiofab_stream *s, const void *msg, size_t len)
 	case IIOFAB_WIRE_EVENT_KEEPALIVE:
 		break;
 	case IIOFAB_WIRE_EVENT_ERROR:
-		iiofab_log_err(&s->ctx->log,
-			"stream error on the server (%lld)", (long long)(int64_t)ev.value);
+		iiofab_log_err(&s->ctx->log, "stream error on the server (%lld)",
+			       (long long)(int64_t)ev->value);
 		if (!s->err)
 			s->err = -EIO;
 		break;
 	default:
 		iiofab_log_debug(&s->ctx->log, "stream event %u value %llu",
-			ev.event, (unsigned long long)ev.value);
+				 ev->event, (unsigned long long)ev->value);
 		break;
 	}
 }
+
+static const struct rpc_sub_ops adc_sub_ops = {
+	.ready = on_ready,
+	.event = on_event,
+};
+
+static const struct rpc_sub_ops dac_sub_ops = {
+	.free = dac_on_free,
+	.event = on_event,
+};
 
 /* ---- data path ----------------------------------------------------------- */
 
@@ -261,31 +256,27 @@ static void post_reads(struct iiofab_stream *s)
 	}
 }
 
+/* A batch leaves when a send slot is free; otherwise at a later turn. */
 static void flush_releases(struct iiofab_stream *s)
 {
-	struct iiofab_ctx *ctx = s->ctx;
 	struct iiofab_msg_release *r = &s->rel_msg;
 	unsigned int n;
-	uint32_t slot;
-	uint8_t *buf;
-	int len;
+	int ret;
 
-	if (!s->n_rel || transport_try_get_send(ctx->xp, &slot, &buf))
+	if (!s->n_rel)
 		return;
 	n = s->n_rel < IIOFAB_WIRE_MAX_RELEASE ? s->n_rel : IIOFAB_WIRE_MAX_RELEASE;
 	r->stream_id = s->id;
 	r->count = (uint16_t)n;
 	memcpy(r->entries, s->rel, n * sizeof(*r->entries));
-	len = iiofab_wire_encode_release(buf, CTL_MSG_SIZE, 0, r);
-	if (len < 0) {
-		transport_put_send(ctx->xp, slot);
-		iiofab_log_err(&ctx->log, "cannot encode RELEASE: %s",
-			iiofab_strerror(len));
-		s->err = len;
+	ret = rpc_post_release(s->ctx->rpc, r);
+	if (ret == -EAGAIN)
+		return;
+	if (ret) {
+		if (!s->err)
+			s->err = ret;
 		return;
 	}
-	if (transport_send(ctx->xp, slot, (size_t)len))
-		return;
 	memmove(s->rel, s->rel + n, (s->n_rel - n) * sizeof(*s->rel));
 	s->n_rel -= n;
 	s->stats.releases_sent++;
@@ -419,6 +410,7 @@ static void read_done(struct transport_op *op, int status)
 static void stream_free(struct iiofab_stream *s)
 {
 	transport_remove_idle(s->ctx->xp, &s->idle);
+	rpc_unsubscribe(s->ctx->rpc, &s->sub);
 	if (s->landing_mr)
 		ibv_dereg_mr(s->landing_mr);
 	if (s->gens_mr)
@@ -529,10 +521,7 @@ static int take_stream_info(struct iiofab_stream *s,
 
 static int close_remote(struct iiofab_stream *s)
 {
-	union iiofab_wire_msg *m = s->ctx->msg;
-
-	m->stream_ctl.stream_id = s->id;
-	return ctx_request_ok(s->ctx, IIOFAB_MSG_CLOSE, m, NULL);
+	return rpc_call_stream_ctl(s->ctx->rpc, IIOFAB_MSG_CLOSE, s->id);
 }
 
 static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
@@ -540,7 +529,8 @@ static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		     unsigned int block_count, struct iiofab_stream **out)
 {
 	struct iiofab_stream *s;
-	union iiofab_wire_msg *m = ctx->msg;
+	union iiofab_wire_msg *m = rpc_request_msg(ctx->rpc);
+	struct rpc_reply r;
 	long page = sysconf(_SC_PAGESIZE);
 	int ret;
 
@@ -595,12 +585,17 @@ static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 	m->open_stream.block_count = block_count;
 	m->open_stream.direction = output ? IIOFAB_WIRE_DIR_OUT : IIOFAB_WIRE_DIR_IN;
 	m->open_stream.mode = IIOFAB_WIRE_MODE_EXCLUSIVE;
-	ret = ctx_request(ctx, IIOFAB_MSG_OPEN_STREAM, m,
-			  IIOFAB_MSG_STREAM_INFO);
+	ret = rpc_call(ctx->rpc, IIOFAB_MSG_OPEN_STREAM, m,
+		       IIOFAB_MSG_STREAM_INFO, &r);
 	if (ret < 0)
 		goto out_free_stream;
-	ret = take_stream_info(s, &m->stream_info);
-	ctx_reply_done(ctx);
+	ret = take_stream_info(s, &r.msg->stream_info);
+	rpc_reply_done(ctx->rpc, &r);
+	if (ret)
+		goto out_close_remote;
+	s->sub.ops = output ? &dac_sub_ops : &adc_sub_ops;
+	s->sub.stream_id = s->id;
+	ret = rpc_subscribe(ctx->rpc, &s->sub);
 	if (ret)
 		goto out_close_remote;
 	s->idle.run = stream_idle;
@@ -683,15 +678,13 @@ int iiofab_stream_open_output(struct iiofab_ctx *ctx,
 
 int iiofab_stream_start(struct iiofab_stream *s)
 {
-	union iiofab_wire_msg *m = s->ctx->msg;
 	int ret;
 
 	if (s->err)
 		return s->err;
 	if (s->started)
 		return 0;
-	m->stream_ctl.stream_id = s->id;
-	ret = ctx_request_ok(s->ctx, IIOFAB_MSG_START, m, NULL);
+	ret = rpc_call_stream_ctl(s->ctx->rpc, IIOFAB_MSG_START, s->id);
 	if (!ret)
 		s->started = true;
 	return ret;
@@ -729,10 +722,8 @@ void iiofab_stream_close(struct iiofab_stream *s)
 		transport_fail(ctx->xp, -ETIMEDOUT,
 			       "RDMA operations of the stream did not complete");
 	if (!transport_error(ctx->xp)) {
-		if (s->started) {
-			ctx->msg->stream_ctl.stream_id = s->id;
-			ctx_request_ok(ctx, IIOFAB_MSG_STOP, ctx->msg, NULL);
-		}
+		if (s->started)
+			rpc_call_stream_ctl(ctx->rpc, IIOFAB_MSG_STOP, s->id);
 		if (!transport_error(ctx->xp))
 			close_remote(s);
 	}

@@ -10,6 +10,7 @@
 #include <iiofab/wire.h>
 
 #include "iiofab.h"
+#include "rpc.h"
 #include "transport.h"
 
 struct slot;
@@ -26,6 +27,7 @@ enum dac_owner {
 struct iiofab_stream {
 	struct iiofab_ctx *ctx;
 	struct transport_idle idle;	/* posts READs, sends batches */
+	struct rpc_sub sub;		/* READY, FREE, STREAM_EVENT */
 	const struct iiofab_device *dev;
 	uint32_t id;
 	size_t block_size;
@@ -67,7 +69,6 @@ struct iiofab_stream {
 	int err;
 	struct iiofab_loss loss;
 	struct iiofab_stream_stats stats;
-	struct iiofab_msg_ready ready_msg;	/* decode scratch */
 	struct iiofab_msg_release rel_msg;	/* encode scratch */
 
 	/*
@@ -84,7 +85,6 @@ struct iiofab_stream {
 	struct iiofab_wire_submit_entry *sub_q;	/* not yet in a SUBMIT */
 	unsigned int n_sub;
 	uint64_t consumed;		/* credits returned after a submit */
-	struct iiofab_msg_free free_msg;	/* decode scratch */
 	struct iiofab_msg_submit sub_msg;	/* encode scratch */
 };
 
@@ -92,6 +92,7 @@ struct iiofab_stream {
 int dac_alloc(struct iiofab_stream *s);
 void dac_free(struct iiofab_stream *s);
 void dac_on_idle(struct iiofab_stream *s);
+void dac_on_free(struct rpc_sub *sub, const struct iiofab_msg_free *m);
 /* Waits (bounded by progress) until every submitted block was consumed. */
 int dac_drain(struct iiofab_stream *s, int timeout_ms);
 
