@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "priv.h"
+#include "ctx.h"
 #include "stream.h"
 
 struct dac_write {

@@ -23,7 +23,7 @@
 #include <iiofab/loss.h>
 #include <iiofab/scan.h>
 
-#include "priv.h"
+#include "ctx.h"
 #include "stream.h"
 
 enum slot_state {

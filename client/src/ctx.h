@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Internals of libiiofab shared by its source files; never installed. */
-#ifndef IIOFAB_PRIV_H
-#define IIOFAB_PRIV_H
+/*
+ * The context: what it owns and what each room may read of it. Never
+ * installed.
+ */
+#ifndef IIOFAB_CTX_H
+#define IIOFAB_CTX_H
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdbool.h>
 
@@ -13,6 +15,7 @@
 #include <iiofab/log.h>
 #include <iiofab/wire.h>
 
+#include "devices.h"
 #include "iiofab.h"
 #include "rpc.h"
 #include "transport.h"
@@ -28,31 +31,6 @@
 #define QP_SEND_DEPTH (CTL_SEND_SLOTS + 2u * CTL_MAX_BLOCKS)
 /* Outstanding RDMA READs worth asking the device for. */
 #define QP_MAX_RDMA_READS 64u
-
-struct iiofab_channel {
-	const struct iiofab_device *dev;
-	char *id;
-	char *name;
-	bool output;
-	int scan_index;
-	struct iiofab_data_format fmt;
-	unsigned int n_attrs;
-	char **attrs;
-};
-
-struct iiofab_device {
-	struct iiofab_ctx *ctx;
-	char *id;
-	char *name;
-	char *label;
-	enum iiofab_device_kind kind;
-	unsigned int n_attrs;
-	char **attrs;
-	unsigned int n_buffer_attrs;
-	char **buffer_attrs;
-	unsigned int n_channels;
-	struct iiofab_channel *channels;
-};
 
 struct iiofab_ctx {
 	struct iiofab_params params;	/* psk points at psk_copy */
@@ -70,7 +48,12 @@ struct iiofab_ctx {
 	struct iiofab_stream *stream;	/* at most one open */
 };
 
-/* ctx.c */
-int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms);
+/* The deadline of a wait of timeout_ms (< 0: the context's op timeout). */
+static inline int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms)
+{
+	if (timeout_ms < 0)
+		timeout_ms = (int)ctx->op_timeout_ms;
+	return iiofab_now_ms() + timeout_ms;
+}
 
-#endif /* IIOFAB_PRIV_H */
+#endif /* IIOFAB_CTX_H */
