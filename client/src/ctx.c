@@ -15,6 +15,7 @@
 #include "devices.h"
 #include "hello.h"
 #include "rpc.h"
+#include "stream.h"
 
 /*
  * The library logs through a struct iiofab_logger; the application's
@@ -33,6 +34,18 @@ void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx)
 }
 
 /* ---- connect ----------------------------------------------------------- */
+
+/*
+ * Control slots and queue depths: the protocol asks for block_count + 16
+ * posted receives while a stream is open, and each block may take
+ * STREAM_WQES_PER_BLOCK send WQEs at once. Sized for the largest stream
+ * from the start, so opening one never has to grow a queue.
+ */
+#define CTL_SEND_SLOTS 16u
+#define CTL_RECV_SLOTS (STREAM_MAX_BLOCKS + 16u)
+#define QP_SEND_DEPTH (CTL_SEND_SLOTS + STREAM_WQES_PER_BLOCK * STREAM_MAX_BLOCKS)
+/* Outstanding RDMA READs worth asking the device for. */
+#define QP_MAX_RDMA_READS 64u
 
 static int open_transport(struct iiofab_ctx *ctx, const struct iiofab_uri *u)
 {

@@ -20,18 +20,6 @@
 #include "rpc.h"
 #include "transport.h"
 
-/* Control message slots. */
-#define CTL_SEND_SLOTS 16u
-/* The protocol asks for block_count + 16 posted RECVs while a stream is
- * open; post the maximum from the start so opening a stream never has to
- * grow the receive ring. */
-#define CTL_MAX_BLOCKS IIOFAB_WIRE_MAX_BLOCKS
-#define CTL_RECV_SLOTS (CTL_MAX_BLOCKS + 16u)
-/* Each READ pair takes two send WQEs. */
-#define QP_SEND_DEPTH (CTL_SEND_SLOTS + 2u * CTL_MAX_BLOCKS)
-/* Outstanding RDMA READs worth asking the device for. */
-#define QP_MAX_RDMA_READS 64u
-
 struct iiofab_ctx {
 	struct iiofab_params params;	/* psk points at psk_copy */
 	struct iiofab_logger log;	/* forwards to params.log_fn */
@@ -45,7 +33,8 @@ struct iiofab_ctx {
 	unsigned int n_devices;
 	struct iiofab_device *devices;
 
-	struct iiofab_stream *stream;	/* at most one open */
+	/* The stream room's policy: at most one stream per context. */
+	struct iiofab_stream *stream;
 };
 
 /* The deadline of a wait of timeout_ms (< 0: the context's op timeout). */
