@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <iiofab/auth.h>
-#include <iiofab/clock.h>
 #include <iiofab/uri.h>
 
 #include "ctx.h"
@@ -66,30 +65,19 @@ static int open_transport(struct iiofab_ctx *ctx, const struct iiofab_uri *u)
 	return transport_open(&tp, &ctx->xp);
 }
 
-int iiofab_connect(const char *uri, const struct iiofab_params *params,
-		   struct iiofab_ctx **out)
+/* The context keeps its own copy of the key; zero fields take defaults. */
+static int take_params(struct iiofab_ctx *ctx,
+		       const struct iiofab_params *params)
 {
-	struct iiofab_ctx *ctx;
-	struct iiofab_uri u;
-	int ret;
-
-	*out = NULL;
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return -ENOMEM;
 	if (params)
 		ctx->params = *params;
 	ctx->params.psk = NULL;
-	if (params && params->psk_len) {
-		if (!params->psk) {
-			ret = -EINVAL;
-			goto out_free_ctx;
-		}
+	if (ctx->params.psk_len) {
+		if (!params->psk)
+			return -EINVAL;
 		ctx->psk_copy = malloc(params->psk_len);
-		if (!ctx->psk_copy) {
-			ret = -ENOMEM;
-			goto out_free_ctx;
-		}
+		if (!ctx->psk_copy)
+			return -ENOMEM;
 		memcpy(ctx->psk_copy, params->psk, params->psk_len);
 		ctx->params.psk = ctx->psk_copy;
 	}
@@ -102,11 +90,35 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 		.arg = &ctx->params,
 		.level = (int)ctx->params.log_level,
 	};
+	return 0;
+}
 
+static void free_ctx(struct iiofab_ctx *ctx)
+{
+	if (ctx->psk_copy)
+		explicit_bzero(ctx->psk_copy, ctx->params.psk_len);
+	free(ctx->psk_copy);
+	free(ctx);
+}
+
+int iiofab_connect(const char *uri, const struct iiofab_params *params,
+		   struct iiofab_ctx **out)
+{
+	struct iiofab_ctx *ctx;
+	struct iiofab_uri u;
+	int ret;
+
+	*out = NULL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ret = take_params(ctx, params);
+	if (ret)
+		goto out_free_ctx;
 	ret = iiofab_uri_parse(uri, &u);
 	if (ret) {
 		iiofab_log_err(&ctx->log,
-			"bad URI '%s' (expected rdma://host[:port])", uri);
+			       "bad URI '%s' (expected rdma://host[:port])", uri);
 		goto out_free_ctx;
 	}
 	/* Without a key the nonce still wants libcrypto's random generator. */
@@ -122,7 +134,7 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 	rpc_attach(ctx->rpc, ctx->xp);
 	ret = hello_handshake(ctx->rpc, &ctx->params, &ctx->log);
 	if (ret)
-		goto out_close_conn;
+		goto out_close_transport;
 	ret = devices_load(ctx);
 	if (ret)
 		goto out_free_devices;
@@ -131,15 +143,12 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 
 out_free_devices:
 	devices_free(ctx);
-out_close_conn:
+out_close_transport:
 	transport_close(ctx->xp);
 out_destroy_rpc:
 	rpc_destroy(ctx->rpc);
 out_free_ctx:
-	if (ctx->psk_copy)
-		memset(ctx->psk_copy, 0, params->psk_len);
-	free(ctx->psk_copy);
-	free(ctx);
+	free_ctx(ctx);
 	return ret;
 }
 
@@ -151,10 +160,7 @@ void iiofab_disconnect(struct iiofab_ctx *ctx)
 	devices_free(ctx);
 	transport_close(ctx->xp);
 	rpc_destroy(ctx->rpc);
-	if (ctx->psk_copy)
-		memset(ctx->psk_copy, 0, ctx->params.psk_len);
-	free(ctx->psk_copy);
-	free(ctx);
+	free_ctx(ctx);
 }
 
 /* ---- server statistics ------------------------------------------------- */
