@@ -22,6 +22,23 @@
 #include "ctx.h"
 #include "stream.h"
 
+/* ERROR carries an enum iiofab_wire_status, never a host's errno value. */
+static int server_error(const struct iiofab_stream *s, uint64_t value)
+{
+	int32_t status = (int32_t)value;
+
+	if (value == IIOFAB_WIRE_STATUS_OK || value > IIOFAB_WIRE_STATUS_MAX) {
+		iiofab_log_err(&s->ctx->log,
+			       "stream error on the server: unknown status %llu",
+			       (unsigned long long)value);
+		return -EIO;
+	}
+	iiofab_log_err(&s->ctx->log, "stream error on the server: %s (%s)",
+		       iiofab_wire_status_name(status),
+		       iiofab_wire_status_str(status));
+	return iiofab_wire_status_to_errno(status);
+}
+
 void stream_on_event(struct rpc_sub *sub,
 		     const struct iiofab_msg_stream_event *ev)
 {
@@ -40,12 +57,13 @@ void stream_on_event(struct rpc_sub *sub,
 		break;
 	case IIOFAB_WIRE_EVENT_KEEPALIVE:
 		break;
-	case IIOFAB_WIRE_EVENT_ERROR:
-		iiofab_log_err(&s->ctx->log, "stream error on the server (%lld)",
-			       (long long)(int64_t)ev->value);
+	case IIOFAB_WIRE_EVENT_ERROR: {
+		int err = server_error(s, ev->value);
+
 		if (!s->err)
-			s->err = -EIO;
+			s->err = err;
 		break;
+	}
 	default:
 		iiofab_log_debug(&s->ctx->log, "stream event %u value %llu",
 				 ev->event, (unsigned long long)ev->value);
