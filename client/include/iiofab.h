@@ -284,7 +284,10 @@ int iiofab_stream_start(struct iiofab_stream *stream);
 /*
  * Stops and closes the stream; blocks still held become invalid. An output
  * stream first drains: it returns after the converter consumed every
- * submitted block (a cyclic block is stopped, not waited for). NULL ok.
+ * submitted block (a cyclic block is stopped, not waited for). RDMA
+ * transfers in flight finish first, within the op timeout; once the
+ * connection has failed they are flushed instead (within about a second),
+ * and the context keeps reporting its error. NULL ok.
  */
 void iiofab_stream_close(struct iiofab_stream *stream);
 
@@ -292,7 +295,9 @@ void iiofab_stream_close(struct iiofab_stream *stream);
  * Waits up to timeout_ms (0 = do not wait, < 0 = the context's op timeout)
  * for the next block. Returns 0 and sets *out, -EAGAIN when nothing arrived
  * in time with timeout 0, -ETIMEDOUT after a longer wait, or another error
- * when the stream or the connection failed. Blocks come in sequence order.
+ * when the stream or the connection failed (a failure the server reports
+ * on the stream comes as the errno of its status, -EIO when the status is
+ * unknown). Blocks come in sequence order.
  */
 int iiofab_stream_next(struct iiofab_stream *stream, int timeout_ms,
 		       struct iiofab_block **out);

@@ -1,80 +1,30 @@
 // SPDX-License-Identifier: MIT
 /*
- * Context: connection parameters, the HELLO handshake, request/reply
- * round trips, the cached device table and attribute access.
+ * The context: connect (transport, request/reply, handshake, device table)
+ * and disconnect, user data, server statistics.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <iiofab/scan.h>
+#include <iiofab/auth.h>
 #include <iiofab/uri.h>
 
-#include "priv.h"
+#include "ctx.h"
+#include "devices.h"
+#include "hello.h"
+#include "rpc.h"
+#include "stream.h"
 
-#define IIOFAB_VERSION_STRING "0.1.0"
-
-void ctx_log(const struct iiofab_ctx *ctx, enum iiofab_log_level level,
-	     const char *fmt, ...)
+/*
+ * The library logs through a struct iiofab_logger; the application's
+ * callback takes the public enum, whose values are the logger's levels.
+ */
+static void forward_log(void *arg, int level, const char *msg)
 {
-	char line[512];
-	va_list ap;
+	const struct iiofab_params *params = arg;
 
-	if (!ctx->params.log_fn || level > ctx->params.log_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	ctx->params.log_fn(ctx->params.user_data, level, line);
-}
-
-uint64_t ctx_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int64_t ctx_now_ms(void)
-{
-	return (int64_t)(ctx_now_ns() / 1000000);
-}
-
-int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms)
-{
-	if (timeout_ms < 0)
-		timeout_ms = (int)ctx->op_timeout_ms;
-	return ctx_now_ms() + timeout_ms;
-}
-
-const char *iiofab_version(void)
-{
-	return IIOFAB_VERSION_STRING;
-}
-
-const char *iiofab_strerror(int err)
-{
-	const char *s;
-
-	if (err < 0)
-		err = -err;
-	switch (err) {
-	case 0:
-		return "success";
-	case EKEYREJECTED:
-		return "authentication failed (pre-shared key mismatch)";
-	case ECONNRESET:
-		return "connection to the server lost";
-	case ECONNREFUSED:
-		return "connection refused (no iiofabd listening?)";
-	default:
-		break;
-	}
-	s = strerrordesc_np(err);
-	return s ? s : "unknown error";
+	params->log_fn(params->user_data, (enum iiofab_log_level)level, msg);
 }
 
 void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx)
@@ -82,398 +32,74 @@ void *iiofab_ctx_get_user_data(const struct iiofab_ctx *ctx)
 	return ctx->params.user_data;
 }
 
-/* ---- request / reply -------------------------------------------------- */
-
-void ctx_on_message(struct iiofab_ctx *ctx, uint32_t slot, uint32_t len)
-{
-	const uint8_t *buf = conn_recv_buf(ctx, slot);
-	struct iiofab_wire_hdr h;
-	int ret = iiofab_wire_decode_hdr(buf, len, &h);
-
-	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_WARNING,
-			"dropping a malformed message from the server (%s)",
-			iiofab_strerror(ret));
-		goto repost;
-	}
-	if (h.request_id && ctx->reply.want && !ctx->reply.have &&
-	    h.request_id == ctx->reply.request_id) {
-		/* Kept until the waiter has decoded it: decoded strings
-		 * point into this buffer. */
-		ctx->reply.have = true;
-		ctx->reply.slot = slot;
-		ctx->reply.len = len;
-		return;
-	}
-	switch (h.type) {
-	case IIOFAB_MSG_READY:
-		if (ctx->stream)
-			stream_on_ready_msg(ctx->stream, buf, len);
-		break;
-	case IIOFAB_MSG_STREAM_EVENT:
-		if (ctx->stream)
-			stream_on_event_msg(ctx->stream, buf, len);
-		break;
-	case IIOFAB_MSG_FREE:
-		if (ctx->stream)
-			stream_on_free_msg(ctx->stream, buf, len);
-		break;
-	case IIOFAB_MSG_ERROR: {
-		/* ctx->msg may hold a request being built: decode aside. */
-		struct iiofab_msg_error e;
-
-		if (iiofab_wire_decode_error(buf + IIOFAB_WIRE_HDR_SIZE,
-					     h.body_length, &e) == 0)
-			ctx_log(ctx, IIOFAB_LOG_WARNING,
-				"server error for request %u: %s: %.*s",
-				h.request_id, iiofab_wire_status_str(e.status),
-				e.message.len, e.message.ptr);
-		break;
-	}
-	default:
-		/* A late reply to a request that timed out. */
-		ctx_log(ctx, IIOFAB_LOG_DEBUG, "ignoring %s (request %u)",
-			iiofab_wire_type_name(h.type), h.request_id);
-		break;
-	}
-repost:
-	conn_repost_recv(ctx, slot);
-}
-
-static bool reply_arrived(struct iiofab_ctx *ctx, void *arg)
-{
-	return ctx->reply.have;
-}
-
-void ctx_reply_done(struct iiofab_ctx *ctx)
-{
-	if (ctx->reply.have) {
-		ctx->reply.have = false;
-		conn_repost_recv(ctx, ctx->reply.slot);
-	}
-}
+/* ---- connect ----------------------------------------------------------- */
 
 /*
- * Sends message m of the given type and waits for its reply, decoded into
- * ctx->msg. Returns the reply type; the reply's receive buffer stays held
- * until ctx_reply_done(). An ERROR reply becomes its errno (nothing held).
+ * Control slots and queue depths: the protocol asks for block_count + 16
+ * posted receives while a stream is open, and each block may take
+ * STREAM_WQES_PER_BLOCK send WQEs at once. Sized for the largest stream
+ * from the start, so opening one never has to grow a queue.
  */
-int ctx_request(struct iiofab_ctx *ctx, uint16_t type,
-		const union iiofab_wire_msg *m, uint16_t want_type)
-{
-	int64_t deadline = ctx_deadline(ctx, -1);
-	struct iiofab_wire_hdr h;
-	uint32_t slot;
-	uint8_t *buf;
-	int ret, len;
+#define CTL_SEND_SLOTS 16u
+#define CTL_RECV_SLOTS (STREAM_MAX_BLOCKS + 16u)
+#define QP_SEND_DEPTH (CTL_SEND_SLOTS + STREAM_WQES_PER_BLOCK * STREAM_MAX_BLOCKS)
+/* Outstanding RDMA READs worth asking the device for. */
+#define QP_MAX_RDMA_READS 64u
 
-	if (ctx->err)
-		return ctx->err;
-	ret = conn_get_send(ctx, deadline, &slot, &buf);
-	if (ret)
-		return ret;
-	if (++ctx->next_request_id == 0)
-		ctx->next_request_id = 1;
-	len = iiofab_wire_encode(buf, CTL_MSG_SIZE, type, ctx->next_request_id, m);
-	if (len < 0) {
-		conn_put_send(ctx, slot);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot encode %s: %s",
-			iiofab_wire_type_name(type), iiofab_strerror(len));
-		return len;
-	}
-	ctx->reply.want = true;
-	ctx->reply.have = false;
-	ctx->reply.request_id = ctx->next_request_id;
-	ret = conn_send(ctx, slot, (size_t)len);
-	if (!ret)
-		ret = conn_progress(ctx, deadline, reply_arrived, NULL);
-	ctx->reply.want = false;
-	if (ret) {
-		if (ret == -ETIMEDOUT || ret == -EAGAIN) {
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
-				"no reply to %s within %u ms",
-				iiofab_wire_type_name(type), ctx->op_timeout_ms);
-			ret = -ETIMEDOUT;
-		}
-		ctx_reply_done(ctx);
-		return ret;
-	}
-	ret = iiofab_wire_decode(conn_recv_buf(ctx, ctx->reply.slot),
-				 ctx->reply.len, &h, ctx->msg);
-	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "malformed reply to %s: %s",
-			iiofab_wire_type_name(type), iiofab_strerror(ret));
-		ctx_reply_done(ctx);
-		return -EPROTO;
-	}
-	if (h.type == IIOFAB_MSG_ERROR) {
-		ret = iiofab_wire_status_to_errno(ctx->msg->error.status);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "%s refused by the server: %s%s%.*s",
-			iiofab_wire_type_name(type),
-			iiofab_wire_status_str(ctx->msg->error.status),
-			ctx->msg->error.message.len ? ": " : "",
-			ctx->msg->error.message.len,
-			ctx->msg->error.message.ptr);
-		ctx_reply_done(ctx);
-		return ret ? ret : -EPROTO;
-	}
-	if (h.type != want_type) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "expected %s in reply to %s, got %s",
-			iiofab_wire_type_name(want_type),
-			iiofab_wire_type_name(type),
-			iiofab_wire_type_name(h.type));
-		ctx_reply_done(ctx);
-		return -EPROTO;
-	}
-	return h.type;
+static int open_transport(struct iiofab_ctx *ctx, const struct iiofab_uri *u)
+{
+	const struct transport_params tp = {
+		.host = u->host,
+		.service = u->service,
+		.connect_timeout_ms = ctx->connect_timeout_ms,
+		.slot_size = RPC_SLOT_SIZE,
+		.send_slots = CTL_SEND_SLOTS,
+		.recv_slots = CTL_RECV_SLOTS,
+		.send_depth = QP_SEND_DEPTH,
+		.max_rdma_reads = QP_MAX_RDMA_READS,
+		.log = &ctx->log,
+		.on_recv = rpc_on_recv,
+		.recv_arg = ctx->rpc,
+	};
+
+	return transport_open(&tp, &ctx->xp);
 }
 
-/* A request whose only useful answer is OK. */
-int ctx_request_ok(struct iiofab_ctx *ctx, uint16_t type,
-		   const union iiofab_wire_msg *m, uint32_t *value)
+/* The context keeps its own copy of the key; zero fields take defaults. */
+static int take_params(struct iiofab_ctx *ctx,
+		       const struct iiofab_params *params)
 {
-	int ret = ctx_request(ctx, type, m, IIOFAB_MSG_OK);
-
-	if (ret < 0)
-		return ret;
-	if (value)
-		*value = ctx->msg->ok.value;
-	ctx_reply_done(ctx);
-	return 0;
-}
-
-/* ---- handshake -------------------------------------------------------- */
-
-static int handshake(struct iiofab_ctx *ctx)
-{
-	union iiofab_wire_msg *m = ctx->msg;
-	uint8_t client_nonce[IIOFAB_WIRE_NONCE_SIZE];
-	uint8_t server_nonce[IIOFAB_WIRE_NONCE_SIZE];
-	uint8_t mac[IIOFAB_WIRE_MAC_SIZE];
-	bool auth_required;
-	int ret;
-
-	ret = auth_nonce(client_nonce);
-	if (ret)
-		return ret;
-	memset(&m->hello, 0, sizeof(m->hello));
-	m->hello.version_min = IIOFAB_WIRE_VERSION;
-	m->hello.version_max = IIOFAB_WIRE_VERSION;
-	memcpy(m->hello.client_nonce, client_nonce, sizeof(client_nonce));
-	m->hello.client_name = iiofab_wire_str(ctx->params.client_name ?
-					       ctx->params.client_name :
-					       "libiiofab");
-	ret = ctx_request(ctx, IIOFAB_MSG_HELLO, m, IIOFAB_MSG_CHALLENGE);
-	if (ret < 0)
-		return ret;
-	auth_required = m->challenge.auth_required;
-	memcpy(server_nonce, m->challenge.server_nonce, sizeof(server_nonce));
-	ctx_reply_done(ctx);
-
-	if (auth_required && !ctx->params.psk_len) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
-			"the server requires a pre-shared key and none was given");
-		return -EACCES;
-	}
-	memset(mac, 0, sizeof(mac));
+	if (params)
+		ctx->params = *params;
+	ctx->params.psk = NULL;
 	if (ctx->params.psk_len) {
-		ret = auth_hmac(ctx->params.psk, ctx->params.psk_len,
-				IIOFAB_WIRE_AUTH_CLIENT_LABEL, server_nonce,
-				client_nonce, mac);
-		if (ret)
-			return ret;
-	}
-	memset(&m->auth, 0, sizeof(m->auth));
-	memcpy(m->auth.mac, mac, sizeof(mac));
-	ret = ctx_request(ctx, IIOFAB_MSG_AUTH, m, IIOFAB_MSG_WELCOME);
-	if (ret < 0) {
-		if (ret == -EACCES || ret == -EPERM)
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
-				"the server rejected %s",
-				ctx->params.psk_len ? "our pre-shared key" :
-				"a client without a key");
-		return ret;
-	}
-	memcpy(mac, m->welcome.mac, sizeof(mac));
-	ctx_reply_done(ctx);
-
-	if (ctx->params.psk_len) {
-		uint8_t want[IIOFAB_WIRE_MAC_SIZE];
-
-		/* The server proves it holds the key as well, so a client
-		 * with a key never streams from an impostor. */
-		ret = auth_hmac(ctx->params.psk, ctx->params.psk_len,
-				IIOFAB_WIRE_AUTH_SERVER_LABEL, client_nonce,
-				server_nonce, want);
-		if (ret)
-			return ret;
-		if (!auth_mac_equal(mac, want)) {
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
-				"the server did not prove the pre-shared key");
-			return -EKEYREJECTED;
-		}
-	}
-	return 0;
-}
-
-/* ---- device table ------------------------------------------------------ */
-
-static char *dup_str(struct iiofab_wire_str s)
-{
-	char *p = malloc((size_t)s.len + 1);
-
-	if (p) {
-		memcpy(p, s.ptr, s.len);
-		p[s.len] = '\0';
-	}
-	return p;
-}
-
-static int dup_names(char ***out, unsigned int *n_out,
-		     const struct iiofab_wire_str *names, unsigned int n)
-{
-	char **v = calloc(n ? n : 1, sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	*out = v;
-	*n_out = n;
-	for (unsigned int i = 0; i < n; i++) {
-		v[i] = dup_str(names[i]);
-		if (!v[i])
+		if (!params->psk)
+			return -EINVAL;
+		ctx->psk_copy = malloc(params->psk_len);
+		if (!ctx->psk_copy)
 			return -ENOMEM;
+		memcpy(ctx->psk_copy, params->psk, params->psk_len);
+		ctx->params.psk = ctx->psk_copy;
 	}
+	ctx->connect_timeout_ms = ctx->params.connect_timeout_ms ?
+		ctx->params.connect_timeout_ms : IIOFAB_DEFAULT_CONNECT_TIMEOUT_MS;
+	ctx->op_timeout_ms = ctx->params.op_timeout_ms ?
+		ctx->params.op_timeout_ms : IIOFAB_DEFAULT_OP_TIMEOUT_MS;
+	ctx->log = (struct iiofab_logger){
+		.fn = ctx->params.log_fn ? forward_log : NULL,
+		.arg = &ctx->params,
+		.level = (int)ctx->params.log_level,
+	};
 	return 0;
 }
 
-static void free_names(char **v, unsigned int n)
+static void free_ctx(struct iiofab_ctx *ctx)
 {
-	if (!v)
-		return;
-	for (unsigned int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	if (ctx->psk_copy)
+		explicit_bzero(ctx->psk_copy, ctx->params.psk_len);
+	free(ctx->psk_copy);
+	free(ctx);
 }
-
-static void free_device(struct iiofab_device *dev)
-{
-	free(dev->id);
-	free(dev->name);
-	free(dev->label);
-	free_names(dev->attrs, dev->n_attrs);
-	free_names(dev->buffer_attrs, dev->n_buffer_attrs);
-	for (unsigned int i = 0; dev->channels && i < dev->n_channels; i++) {
-		struct iiofab_channel *ch = &dev->channels[i];
-
-		free(ch->id);
-		free(ch->name);
-		free_names(ch->attrs, ch->n_attrs);
-	}
-	free(dev->channels);
-}
-
-static void free_devices(struct iiofab_ctx *ctx)
-{
-	for (unsigned int i = 0; ctx->devices && i < ctx->n_devices; i++)
-		free_device(&ctx->devices[i]);
-	free(ctx->devices);
-	ctx->devices = NULL;
-	ctx->n_devices = 0;
-}
-
-static int fill_device(struct iiofab_device *dev,
-		       const struct iiofab_msg_device *d)
-{
-	int ret;
-
-	dev->id = dup_str(d->id);
-	dev->name = dup_str(d->name);
-	dev->label = dup_str(d->label);
-	if (!dev->id || !dev->name || !dev->label)
-		return -ENOMEM;
-	dev->kind = (enum iiofab_device_kind)d->kind;
-	ret = dup_names(&dev->attrs, &dev->n_attrs, d->attrs, d->n_attrs);
-	if (ret)
-		return ret;
-	ret = dup_names(&dev->buffer_attrs, &dev->n_buffer_attrs,
-			d->buffer_attrs, d->n_buffer_attrs);
-	if (ret)
-		return ret;
-	dev->channels = calloc(d->n_channels ? d->n_channels : 1,
-			       sizeof(*dev->channels));
-	if (!dev->channels)
-		return -ENOMEM;
-	dev->n_channels = d->n_channels;
-	for (unsigned int i = 0; i < d->n_channels; i++) {
-		const struct iiofab_wire_channel *wc = &d->channels[i];
-		struct iiofab_channel *ch = &dev->channels[i];
-
-		ch->dev = dev;
-		ch->id = dup_str(wc->id);
-		ch->name = dup_str(wc->name);
-		if (!ch->id || !ch->name)
-			return -ENOMEM;
-		ch->output = wc->output;
-		ch->scan_index = wc->fmt.scan_index;
-		ch->fmt.bits = wc->fmt.bits;
-		ch->fmt.storage_bits = wc->fmt.storage_bits;
-		ch->fmt.shift = wc->fmt.shift;
-		ch->fmt.is_signed = wc->fmt.is_signed;
-		ch->fmt.big_endian = wc->fmt.big_endian;
-		ret = dup_names(&ch->attrs, &ch->n_attrs, wc->attrs, wc->n_attrs);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int load_devices(struct iiofab_ctx *ctx)
-{
-	char **ids;
-	unsigned int n;
-	int ret;
-
-	ret = ctx_request(ctx, IIOFAB_MSG_LIST, NULL, IIOFAB_MSG_DEVICES);
-	if (ret < 0)
-		return ret;
-	n = ctx->msg->devices.count;
-	ids = calloc(n ? n : 1, sizeof(*ids));
-	ctx->devices = calloc(n ? n : 1, sizeof(*ctx->devices));
-	if (!ids || !ctx->devices) {
-		ctx_reply_done(ctx);
-		free(ids);
-		return -ENOMEM;
-	}
-	ctx->n_devices = n;
-	for (unsigned int i = 0; i < n; i++)
-		ids[i] = dup_str(ctx->msg->devices.devices[i].id);
-	ctx_reply_done(ctx);
-
-	for (unsigned int i = 0; i < n; i++) {
-		struct iiofab_device *dev = &ctx->devices[i];
-
-		dev->ctx = ctx;
-		if (!ids[i]) {
-			ret = -ENOMEM;
-			break;
-		}
-		ctx->msg->device_info.device = iiofab_wire_str(ids[i]);
-		ret = ctx_request(ctx, IIOFAB_MSG_DEVICE_INFO, ctx->msg,
-				  IIOFAB_MSG_DEVICE);
-		if (ret < 0)
-			break;
-		ret = fill_device(dev, &ctx->msg->device);
-		ctx_reply_done(ctx);
-		if (ret)
-			break;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-	return ret < 0 ? ret : 0;
-}
-
-/* ---- connect ----------------------------------------------------------- */
 
 int iiofab_connect(const char *uri, const struct iiofab_params *params,
 		   struct iiofab_ctx **out)
@@ -486,66 +112,43 @@ int iiofab_connect(const char *uri, const struct iiofab_params *params,
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return -ENOMEM;
-	ctx->epfd = -1;
-	if (params)
-		ctx->params = *params;
-	ctx->params.psk = NULL;
-	if (params && params->psk_len) {
-		if (!params->psk) {
-			ret = -EINVAL;
-			goto out_free_ctx;
-		}
-		ctx->psk_copy = malloc(params->psk_len);
-		if (!ctx->psk_copy) {
-			ret = -ENOMEM;
-			goto out_free_ctx;
-		}
-		memcpy(ctx->psk_copy, params->psk, params->psk_len);
-		ctx->params.psk = ctx->psk_copy;
-	}
-	ctx->connect_timeout_ms = ctx->params.connect_timeout_ms ?
-		ctx->params.connect_timeout_ms : IIOFAB_DEFAULT_CONNECT_TIMEOUT_MS;
-	ctx->op_timeout_ms = ctx->params.op_timeout_ms ?
-		ctx->params.op_timeout_ms : IIOFAB_DEFAULT_OP_TIMEOUT_MS;
-	ctx->msg = malloc(sizeof(*ctx->msg));
-	if (!ctx->msg) {
-		ret = -ENOMEM;
+	ret = take_params(ctx, params);
+	if (ret)
 		goto out_free_ctx;
-	}
-
 	ret = iiofab_uri_parse(uri, &u);
 	if (ret) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
-			"bad URI '%s' (expected rdma://host[:port])", uri);
+		iiofab_log_err(&ctx->log,
+			       "bad URI '%s' (expected rdma://host[:port])", uri);
 		goto out_free_ctx;
 	}
-	if (ctx->params.psk_len) {
-		ret = auth_prepare(ctx->params.psk, ctx->params.psk_len);
-		if (ret)
-			goto out_free_ctx;
-	}
-	ret = conn_open(ctx, u.host, u.service);
+	/* Without a key the nonce still wants libcrypto's random generator. */
+	ret = iiofab_auth_warmup(ctx->params.psk, ctx->params.psk_len);
 	if (ret)
-		goto out_close_conn;
-	ret = handshake(ctx);
+		goto out_free_ctx;
+	ret = rpc_create(&ctx->log, ctx->op_timeout_ms, &ctx->rpc);
 	if (ret)
-		goto out_close_conn;
-	ret = load_devices(ctx);
+		goto out_free_ctx;
+	ret = open_transport(ctx, &u);
+	if (ret)
+		goto out_destroy_rpc;
+	rpc_attach(ctx->rpc, ctx->xp);
+	ret = hello_handshake(ctx->rpc, &ctx->params, &ctx->log);
+	if (ret)
+		goto out_close_transport;
+	ret = devices_load(ctx);
 	if (ret)
 		goto out_free_devices;
 	*out = ctx;
 	return 0;
 
 out_free_devices:
-	free_devices(ctx);
-out_close_conn:
-	conn_close(ctx);
+	devices_free(ctx);
+out_close_transport:
+	transport_close(ctx->xp);
+out_destroy_rpc:
+	rpc_destroy(ctx->rpc);
 out_free_ctx:
-	free(ctx->msg);
-	if (ctx->psk_copy)
-		memset(ctx->psk_copy, 0, params->psk_len);
-	free(ctx->psk_copy);
-	free(ctx);
+	free_ctx(ctx);
 	return ret;
 }
 
@@ -554,299 +157,10 @@ void iiofab_disconnect(struct iiofab_ctx *ctx)
 	if (!ctx)
 		return;
 	iiofab_stream_close(ctx->stream);
-	free_devices(ctx);
-	conn_close(ctx);
-	free(ctx->msg);
-	if (ctx->psk_copy)
-		memset(ctx->psk_copy, 0, ctx->params.psk_len);
-	free(ctx->psk_copy);
-	free(ctx);
-}
-
-/* ---- getters ----------------------------------------------------------- */
-
-unsigned int iiofab_ctx_get_devices_count(const struct iiofab_ctx *ctx)
-{
-	return ctx->n_devices;
-}
-
-const struct iiofab_device *iiofab_ctx_get_device(const struct iiofab_ctx *ctx,
-						  unsigned int index)
-{
-	return index < ctx->n_devices ? &ctx->devices[index] : NULL;
-}
-
-const struct iiofab_device *iiofab_ctx_find_device(const struct iiofab_ctx *ctx,
-						   const char *name)
-{
-	for (unsigned int i = 0; i < ctx->n_devices; i++)
-		if (!strcmp(ctx->devices[i].id, name))
-			return &ctx->devices[i];
-	for (unsigned int i = 0; i < ctx->n_devices; i++)
-		if (!strcmp(ctx->devices[i].name, name))
-			return &ctx->devices[i];
-	for (unsigned int i = 0; i < ctx->n_devices; i++)
-		if (ctx->devices[i].label[0] && !strcmp(ctx->devices[i].label, name))
-			return &ctx->devices[i];
-	return NULL;
-}
-
-const char *iiofab_device_get_id(const struct iiofab_device *dev)
-{
-	return dev->id;
-}
-
-const char *iiofab_device_get_name(const struct iiofab_device *dev)
-{
-	return dev->name;
-}
-
-const char *iiofab_device_get_label(const struct iiofab_device *dev)
-{
-	return dev->label;
-}
-
-enum iiofab_device_kind iiofab_device_get_kind(const struct iiofab_device *dev)
-{
-	return dev->kind;
-}
-
-unsigned int iiofab_device_get_channels_count(const struct iiofab_device *dev)
-{
-	return dev->n_channels;
-}
-
-const struct iiofab_channel *
-iiofab_device_get_channel(const struct iiofab_device *dev, unsigned int index)
-{
-	return index < dev->n_channels ? &dev->channels[index] : NULL;
-}
-
-const struct iiofab_channel *
-iiofab_device_find_channel(const struct iiofab_device *dev, const char *name,
-			   bool output)
-{
-	for (unsigned int i = 0; i < dev->n_channels; i++)
-		if (dev->channels[i].output == output &&
-		    !strcmp(dev->channels[i].id, name))
-			return &dev->channels[i];
-	for (unsigned int i = 0; i < dev->n_channels; i++)
-		if (dev->channels[i].output == output &&
-		    dev->channels[i].name[0] &&
-		    !strcmp(dev->channels[i].name, name))
-			return &dev->channels[i];
-	return NULL;
-}
-
-int iiofab_device_get_channel_mask(const struct iiofab_device *dev, bool output,
-				   const char *const *channels, uint64_t *mask)
-{
-	*mask = 0;
-	for (unsigned int i = 0; !channels && i < dev->n_channels; i++) {
-		const struct iiofab_channel *ch = &dev->channels[i];
-
-		if (ch->output == output && ch->scan_index >= 0 &&
-		    ch->scan_index <= IIOFAB_WIRE_MAX_SCAN_INDEX)
-			*mask |= 1ull << ch->scan_index;
-	}
-	for (unsigned int i = 0; channels && channels[i]; i++) {
-		const struct iiofab_channel *ch =
-			iiofab_device_find_channel(dev, channels[i], output);
-
-		if (!ch)
-			return -ENOENT;
-		if (ch->scan_index < 0 || ch->scan_index > IIOFAB_WIRE_MAX_SCAN_INDEX)
-			return -EINVAL;
-		*mask |= 1ull << ch->scan_index;
-	}
-	return *mask ? 0 : -EINVAL;
-}
-
-int iiofab_device_get_scan_bytes(const struct iiofab_device *dev, bool output,
-				 uint64_t channel_mask)
-{
-	struct iiofab_scan_elem elems[IIOFAB_WIRE_MAX_SCAN_INDEX + 1];
-	unsigned int n = 0;
-	uint64_t found = 0;
-
-	for (int idx = 0; idx <= IIOFAB_WIRE_MAX_SCAN_INDEX; idx++) {
-		if (!(channel_mask & (1ull << idx)))
-			continue;
-		for (unsigned int i = 0; i < dev->n_channels; i++) {
-			const struct iiofab_channel *ch = &dev->channels[i];
-
-			if (ch->output != output || ch->scan_index != idx)
-				continue;
-			elems[n++] = (struct iiofab_scan_elem){ (uint8_t)ch->fmt.storage_bits, 1 };
-			found |= 1ull << idx;
-			break;
-		}
-	}
-	if (!channel_mask || found != channel_mask)
-		return -EINVAL;
-	return iiofab_scan_layout(elems, n, NULL);
-}
-
-static const char *find_name(char *const *v, unsigned int n, const char *name)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (!strcmp(v[i], name))
-			return v[i];
-	return NULL;
-}
-
-unsigned int iiofab_device_get_attrs_count(const struct iiofab_device *dev)
-{
-	return dev->n_attrs;
-}
-
-const char *iiofab_device_get_attr(const struct iiofab_device *dev,
-				   unsigned int index)
-{
-	return index < dev->n_attrs ? dev->attrs[index] : NULL;
-}
-
-const char *iiofab_device_find_attr(const struct iiofab_device *dev,
-				    const char *name)
-{
-	return find_name(dev->attrs, dev->n_attrs, name);
-}
-
-unsigned int iiofab_device_get_buffer_attrs_count(const struct iiofab_device *dev)
-{
-	return dev->n_buffer_attrs;
-}
-
-const char *iiofab_device_get_buffer_attr(const struct iiofab_device *dev,
-					  unsigned int index)
-{
-	return index < dev->n_buffer_attrs ? dev->buffer_attrs[index] : NULL;
-}
-
-const char *iiofab_device_find_buffer_attr(const struct iiofab_device *dev,
-					   const char *name)
-{
-	return find_name(dev->buffer_attrs, dev->n_buffer_attrs, name);
-}
-
-const struct iiofab_device *
-iiofab_channel_get_device(const struct iiofab_channel *ch)
-{
-	return ch->dev;
-}
-
-const char *iiofab_channel_get_id(const struct iiofab_channel *ch)
-{
-	return ch->id;
-}
-
-const char *iiofab_channel_get_name(const struct iiofab_channel *ch)
-{
-	return ch->name;
-}
-
-bool iiofab_channel_is_output(const struct iiofab_channel *ch)
-{
-	return ch->output;
-}
-
-int iiofab_channel_get_scan_index(const struct iiofab_channel *ch)
-{
-	return ch->scan_index;
-}
-
-const struct iiofab_data_format *
-iiofab_channel_get_format(const struct iiofab_channel *ch)
-{
-	return &ch->fmt;
-}
-
-unsigned int iiofab_channel_get_attrs_count(const struct iiofab_channel *ch)
-{
-	return ch->n_attrs;
-}
-
-const char *iiofab_channel_get_attr(const struct iiofab_channel *ch,
-				    unsigned int index)
-{
-	return index < ch->n_attrs ? ch->attrs[index] : NULL;
-}
-
-const char *iiofab_channel_find_attr(const struct iiofab_channel *ch,
-				     const char *name)
-{
-	return find_name(ch->attrs, ch->n_attrs, name);
-}
-
-/* ---- attributes -------------------------------------------------------- */
-
-static int attr_io(const struct iiofab_device *dev,
-		   const struct iiofab_channel *ch, uint8_t scope,
-		   const char *attr, const char *value, char *buf, size_t len)
-{
-	struct iiofab_ctx *ctx = dev->ctx;
-	struct iiofab_msg_attr *a = &ctx->msg->attr;
-	int ret, n;
-
-	memset(a, 0, sizeof(*a));
-	a->device = iiofab_wire_str(dev->id);
-	a->scope = scope;
-	a->channel = iiofab_wire_str(ch ? ch->id : "");
-	a->channel_output = ch ? ch->output : 0;
-	a->attr = iiofab_wire_str(attr);
-	if (value)
-		a->value = iiofab_wire_str(value);
-	ret = ctx_request(ctx, value ? IIOFAB_MSG_ATTR_WRITE : IIOFAB_MSG_ATTR_READ,
-			  ctx->msg, IIOFAB_MSG_ATTR_VALUE);
-	if (ret < 0)
-		return ret;
-	n = ctx->msg->attr_value.value.len;
-	if (buf && len) {
-		size_t c = (size_t)n < len ? (size_t)n : len - 1;
-
-		memcpy(buf, ctx->msg->attr_value.value.ptr, c);
-		buf[c] = '\0';
-	}
-	ctx_reply_done(ctx);
-	return value ? 0 : n;
-}
-
-int iiofab_device_attr_read(const struct iiofab_device *dev, const char *attr,
-			    char *buf, size_t len)
-{
-	return attr_io(dev, NULL, IIOFAB_WIRE_SCOPE_DEVICE, attr, NULL, buf, len);
-}
-
-int iiofab_device_attr_write(const struct iiofab_device *dev, const char *attr,
-			     const char *value)
-{
-	return attr_io(dev, NULL, IIOFAB_WIRE_SCOPE_DEVICE, attr, value, NULL, 0);
-}
-
-int iiofab_device_buffer_attr_read(const struct iiofab_device *dev,
-				   const char *attr, char *buf, size_t len)
-{
-	return attr_io(dev, NULL, IIOFAB_WIRE_SCOPE_BUFFER, attr, NULL, buf, len);
-}
-
-int iiofab_device_buffer_attr_write(const struct iiofab_device *dev,
-				    const char *attr, const char *value)
-{
-	return attr_io(dev, NULL, IIOFAB_WIRE_SCOPE_BUFFER, attr, value, NULL, 0);
-}
-
-int iiofab_channel_attr_read(const struct iiofab_channel *ch, const char *attr,
-			     char *buf, size_t len)
-{
-	return attr_io(ch->dev, ch, IIOFAB_WIRE_SCOPE_CHANNEL, attr, NULL, buf,
-		       len);
-}
-
-int iiofab_channel_attr_write(const struct iiofab_channel *ch,
-			      const char *attr, const char *value)
-{
-	return attr_io(ch->dev, ch, IIOFAB_WIRE_SCOPE_CHANNEL, attr, value,
-		       NULL, 0);
+	devices_free(ctx);
+	transport_close(ctx->xp);
+	rpc_destroy(ctx->rpc);
+	free_ctx(ctx);
 }
 
 /* ---- server statistics ------------------------------------------------- */
@@ -855,12 +169,14 @@ int iiofab_ctx_get_server_stats(struct iiofab_ctx *ctx, iiofab_stat_fn cb,
 				void *user_data, char *reg_path,
 				size_t reg_path_len)
 {
-	const struct iiofab_msg_stats_reply *r = &ctx->msg->stats_reply;
-	int ret = ctx_request(ctx, IIOFAB_MSG_STATS, NULL,
-			      IIOFAB_MSG_STATS_REPLY);
+	const struct iiofab_msg_stats_reply *r;
+	struct rpc_reply reply;
+	int ret = rpc_call(ctx->rpc, IIOFAB_MSG_STATS, NULL,
+			   IIOFAB_MSG_STATS_REPLY, &reply);
 
 	if (ret < 0)
 		return ret;
+	r = &reply.msg->stats_reply;
 	ret = 0;
 	if (reg_path && reg_path_len) {
 		size_t c = r->reg_path.len < reg_path_len ?
@@ -875,6 +191,6 @@ int iiofab_ctx_get_server_stats(struct iiofab_ctx *ctx, iiofab_stat_fn cb,
 		iiofab_wire_str_copy(key, sizeof(key), r->stats[i].key);
 		ret = cb(user_data, key, r->stats[i].value);
 	}
-	ctx_reply_done(ctx);
+	rpc_reply_done(ctx->rpc, &reply);
 	return ret;
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * DAC streams: the server grants board blocks with FREE; the application
- * fills the matching slot of our registered source buffer; submit RDMA
- * WRITEs the slot into the board block and tells the server with SUBMIT,
- * posted after the WRITE on the same QP (RC places the WRITE's data before
- * the server sees the SEND). The block comes back as a new FREE once the
- * converter consumed it, so a credit in hand also proves that its slot's
- * previous WRITE is complete.
+ * Output (DAC) streams: the server grants board blocks with FREE; the
+ * application fills the matching slot of our registered landing buffer;
+ * submit RDMA WRITEs the slot into the board block and tells the server
+ * with SUBMIT, posted after the WRITE on the same QP (RC places the
+ * WRITE's data before the server sees the SEND). The block comes back as a
+ * new FREE once the converter consumed it, so a credit in hand also proves
+ * that its slot's previous WRITE reached the board.
  *
  * SUBMIT entries go out at once when a send slot is free; otherwise they
  * gather and leave as one message when the next send completes.
@@ -15,169 +15,357 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "priv.h"
+#include "ctx.h"
 #include "stream.h"
 
-int dac_alloc(struct iiofab_stream *s)
+enum dac_owner {
+	DAC_NONE,	/* not granted yet (before START) */
+	DAC_CREDIT,	/* granted, waiting for iiofab_stream_get_free() */
+	DAC_APP,	/* handed to the application */
+	DAC_SUBMITTED,	/* written and submitted, the converter has it */
+};
+
+struct dac_block {
+	struct transport_op write;	/* the WRITE of this block */
+	struct iiofab_stream *s;
+	enum dac_owner owner;
+	bool writing;			/* its WRITE has not completed yet */
+};
+
+struct dac {
+	struct dac_block *blocks;
+	struct index_ring credits;	/* granted, not yet handed out */
+	unsigned int in_flight;		/* submitted, credit not yet back */
+	unsigned int writes_pending;
+	int cyclic_blk;			/* the repeating block, or -1 */
+	struct iiofab_wire_submit_entry *sub_q;	/* not yet in a SUBMIT */
+	unsigned int n_sub;
+	uint64_t consumed;		/* credits returned after a submit */
+	struct iiofab_msg_submit sub_msg;	/* encode scratch */
+};
+
+static const struct stream_ops dac_ops;
+
+static struct dac *dac_of(const struct iiofab_stream *s)
 {
-	s->cyclic_blk = -1;
-	s->dac_owner = calloc(s->block_count, sizeof(*s->dac_owner));
-	s->sub_q = calloc(s->block_count, sizeof(*s->sub_q));
-	return s->dac_owner && s->sub_q ? 0 : -ENOMEM;
+	return s->dir;
 }
 
-void dac_free(struct iiofab_stream *s)
+static void dac_on_free(struct rpc_sub *sub, const struct iiofab_msg_free *m)
 {
-	free(s->dac_owner);
-	free(s->sub_q);
-}
+	struct iiofab_stream *s = stream_of_sub(sub);
+	struct dac *d = dac_of(s);
 
-void stream_on_free_msg(struct iiofab_stream *s, const void *msg, size_t len)
-{
-	struct iiofab_wire_hdr h;
-	int ret;
-
-	ret = iiofab_wire_decode_hdr(msg, len, &h);
-	if (!ret)
-		ret = iiofab_wire_decode_free((const uint8_t *)msg + IIOFAB_WIRE_HDR_SIZE,
-					      h.body_length, &s->free_msg);
-	if (ret) {
-		ctx_log(s->ctx, IIOFAB_LOG_WARNING, "malformed FREE: %s",
-			iiofab_strerror(ret));
-		return;
-	}
-	if (!s->output || s->free_msg.stream_id != s->id)
-		return;
-	for (unsigned int i = 0; i < s->free_msg.count; i++) {
-		uint32_t b = s->free_msg.blocks[i];
+	for (unsigned int i = 0; i < m->count; i++) {
+		uint32_t b = m->blocks[i];
+		struct dac_block *blk;
 
 		if (b >= s->block_count ||
-		    (s->dac_owner[b] != DAC_NONE && s->dac_owner[b] != DAC_SUBMITTED)) {
-			ctx_log(s->ctx, IIOFAB_LOG_WARNING,
-				"FREE for block %u, which the server does not own", b);
+		    (d->blocks[b].owner != DAC_NONE &&
+		     d->blocks[b].owner != DAC_SUBMITTED)) {
+			iiofab_log_warn(&s->ctx->log,
+					"FREE for block %u, which the server does not own",
+					b);
 			continue;
 		}
-		if (s->dac_owner[b] == DAC_SUBMITTED) {
-			s->in_flight--;
-			s->consumed++;
+		blk = &d->blocks[b];
+		if (blk->owner == DAC_SUBMITTED) {
+			d->in_flight--;
+			d->consumed++;
 			s->stats.consumed_blocks++;
 		}
-		if ((int)b == s->cyclic_blk)
-			s->cyclic_blk = -1;
-		s->dac_owner[b] = DAC_CREDIT;
-		s->queue[(s->q_head + s->q_count) % s->block_count] = b;
-		s->q_count++;
+		if ((int)b == d->cyclic_blk)
+			d->cyclic_blk = -1;
+		blk->owner = DAC_CREDIT;
+		index_ring_push(&d->credits, b);
 	}
 }
 
+/* The batch leaves when a send slot is free; otherwise at a later turn. */
 static void flush_submits(struct iiofab_stream *s)
 {
-	struct iiofab_ctx *ctx = s->ctx;
-	struct iiofab_msg_submit *m = &s->sub_msg;
-	uint32_t slot;
-	uint8_t *buf;
-	int len;
+	struct dac *d = dac_of(s);
+	struct iiofab_msg_submit *m = &d->sub_msg;
+	int ret;
 
-	if (!s->n_sub || !conn_try_get_send(ctx, &slot, &buf))
+	if (!d->n_sub)
 		return;
 	m->stream_id = s->id;
-	m->count = (uint16_t)s->n_sub;
-	memcpy(m->entries, s->sub_q, s->n_sub * sizeof(*s->sub_q));
-	len = iiofab_wire_encode_submit(buf, CTL_MSG_SIZE, 0, m);
-	if (len < 0) {
-		conn_put_send(ctx, slot);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot encode SUBMIT: %s",
-			iiofab_strerror(len));
-		s->err = len;
+	m->count = (uint16_t)d->n_sub;
+	memcpy(m->entries, d->sub_q, d->n_sub * sizeof(*d->sub_q));
+	ret = rpc_post_submit(s->ctx->rpc, m);
+	if (ret == -EAGAIN)
+		return;
+	if (ret) {
+		if (!s->err)
+			s->err = ret;
 		return;
 	}
-	if (conn_send(ctx, slot, (size_t)len))
-		return;
-	s->n_sub = 0;
+	d->n_sub = 0;
 	s->stats.submits_sent++;
 }
 
-void dac_on_idle(struct iiofab_stream *s)
+static void write_done(struct transport_op *op, int status)
+{
+	struct dac_block *blk = (struct dac_block *)op;
+
+	blk->writing = false;
+	dac_of(blk->s)->writes_pending--;
+}
+
+static int post_write(struct iiofab_stream *s, int block, size_t bytes)
+{
+	struct dac_block *blk = &dac_of(s)->blocks[block];
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)stream_slot(s, (unsigned int)block),
+		.length = (uint32_t)bytes,
+		.lkey = s->landing_mr->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.sg_list = &sge,
+		.num_sge = 1,
+		.opcode = IBV_WR_RDMA_WRITE,
+		.wr.rdma = {
+			.remote_addr = s->remote[block].addr,
+			.rkey = s->remote[block].rkey,
+		},
+	};
+	int ret = transport_post_send(s->ctx->xp, &wr, &blk->write);
+
+	if (ret)
+		return ret;
+	blk->writing = true;
+	dac_of(s)->writes_pending++;
+	return 0;
+}
+
+static bool write_finished(void *arg)
+{
+	const struct dac_block *blk = arg;
+
+	return !blk->writing;
+}
+
+/*
+ * A credit comes back only after the server saw the SUBMIT behind the
+ * block's last WRITE, but that WRITE's own completion may not have been
+ * reaped yet: its completion object must be free before it is reused.
+ */
+static int wait_write(struct iiofab_stream *s, struct dac_block *blk)
+{
+	int ret;
+
+	if (!blk->writing)
+		return 0;
+	ret = transport_progress(s->ctx->xp, ctx_deadline(s->ctx, -1),
+				 write_finished, blk);
+	return ret == -EAGAIN ? -ETIMEDOUT : ret;
+}
+
+/* ---- draining ------------------------------------------------------------- */
+
+struct drain_wait {
+	struct iiofab_stream *s;
+	uint64_t consumed;	/* at the start of this wait */
+};
+
+static bool drained(const struct iiofab_stream *s)
+{
+	const struct dac *d = dac_of(s);
+
+	return d->in_flight <= (d->cyclic_blk >= 0 ? 1u : 0u) && !d->n_sub;
+}
+
+static bool drained_or_moved(void *arg)
+{
+	const struct drain_wait *w = arg;
+
+	return drained(w->s) || dac_of(w->s)->consumed != w->consumed ||
+	       w->s->err;
+}
+
+/*
+ * How long the converter needs for what is queued is unknown here, so the
+ * timeout bounds the wait for each next block, not the whole drain: a
+ * slow converter still drains, a dead one fails within one timeout.
+ */
+static int drain(struct iiofab_stream *s, int timeout_ms)
+{
+	while (!drained(s)) {
+		struct drain_wait w = { .s = s, .consumed = dac_of(s)->consumed };
+		int ret;
+
+		if (s->err)
+			return s->err;
+		ret = transport_progress(s->ctx->xp,
+					 ctx_deadline(s->ctx, timeout_ms),
+					 drained_or_moved, &w);
+		if (ret)
+			return ret == -EAGAIN ? -ETIMEDOUT : ret;
+	}
+	return s->err;
+}
+
+/* Before STOP: every submitted sample reaches the converter. */
+static void dac_close_drain(struct iiofab_stream *s)
+{
+	int ret;
+
+	if (s->err)
+		return;
+	ret = drain(s, -1);
+	if (ret)
+		iiofab_log_err(&s->ctx->log,
+			       "closing with %u submitted block(s) not consumed: %s",
+			       dac_of(s)->in_flight, iiofab_strerror(ret));
+}
+
+/* ---- life cycle ----------------------------------------------------------- */
+
+static int dac_init(struct iiofab_stream *s)
+{
+	unsigned int n = s->block_count;
+	struct dac *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	s->dir = d;
+	d->cyclic_blk = -1;
+	d->blocks = calloc(n, sizeof(*d->blocks));
+	d->credits = (struct index_ring){ .v = calloc(n, sizeof(uint32_t)), .cap = n };
+	d->sub_q = calloc(n, sizeof(*d->sub_q));
+	if (!d->blocks || !d->credits.v || !d->sub_q)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++)
+		d->blocks[i] = (struct dac_block){ .write.done = write_done, .s = s };
+	return 0;
+}
+
+static void dac_fini(struct iiofab_stream *s)
+{
+	struct dac *d = dac_of(s);
+
+	if (!d)
+		return;
+	free(d->blocks);
+	free(d->credits.v);
+	free(d->sub_q);
+	free(d);
+	s->dir = NULL;
+}
+
+static void dac_idle(struct iiofab_stream *s)
 {
 	flush_submits(s);
 }
 
-static bool credit_available(struct iiofab_ctx *ctx, void *arg)
+static bool dac_quiet(const struct iiofab_stream *s)
+{
+	return dac_of(s)->writes_pending == 0;
+}
+
+static const struct rpc_sub_ops dac_sub_ops = {
+	.free = dac_on_free,
+	.event = stream_on_event,
+};
+
+static const struct stream_ops dac_ops = {
+	.output = true,
+	.sub = &dac_sub_ops,
+	.init = dac_init,
+	.fini = dac_fini,
+	.idle = dac_idle,
+	.drain = dac_close_drain,
+	.quiet = dac_quiet,
+};
+
+/* ---- public calls --------------------------------------------------------- */
+
+int iiofab_stream_open_output(struct iiofab_ctx *ctx,
+			      const struct iiofab_device *dev,
+			      const char *const *channels, size_t block_size,
+			      unsigned int block_count,
+			      struct iiofab_stream **out)
+{
+	return stream_open_named(ctx, dev, &dac_ops, channels, block_size,
+				 block_count, out);
+}
+
+int iiofab_stream_open_output_mask(struct iiofab_ctx *ctx,
+				   const struct iiofab_device *dev,
+				   uint64_t channel_mask, size_t block_size,
+				   unsigned int block_count,
+				   struct iiofab_stream **out)
+{
+	return stream_open(ctx, dev, &dac_ops, channel_mask, block_size,
+			   block_count, out);
+}
+
+static bool credit_available(void *arg)
 {
 	const struct iiofab_stream *s = arg;
 
-	return s->q_count > 0 || s->err;
+	return dac_of(s)->credits.count > 0 || s->err;
 }
 
 int iiofab_stream_get_free(struct iiofab_stream *s, int timeout_ms, void **data)
 {
+	struct dac *d;
 	uint32_t b;
 	int ret;
 
 	*data = NULL;
-	if (!s->output || !s->started)
+	if (s->ops != &dac_ops || !s->started)
 		return -EINVAL;
-	if (!s->q_count) {
+	d = dac_of(s);
+	if (!d->credits.count) {
 		if (s->err)
 			return s->err;
-		ret = conn_progress(s->ctx, ctx_deadline(s->ctx, timeout_ms),
-				    credit_available, s);
+		ret = transport_progress(s->ctx->xp,
+					 ctx_deadline(s->ctx, timeout_ms),
+					 credit_available, s);
 		if (ret)
 			return ret;
-		if (!s->q_count)
+		if (!d->credits.count)
 			return s->err ? s->err : -EAGAIN;
 	}
-	b = s->queue[s->q_head];
-	s->q_head = (s->q_head + 1) % s->block_count;
-	s->q_count--;
-	s->dac_owner[b] = DAC_APP;
-	*data = s->landing + (size_t)b * s->block_size;
+	b = index_ring_pop(&d->credits);
+	d->blocks[b].owner = DAC_APP;
+	*data = stream_slot(s, b);
 	return (int)b;
 }
 
 int iiofab_stream_submit(struct iiofab_stream *s, int block, size_t bytes,
 			 unsigned int flags)
 {
-	struct ibv_sge sge;
-	struct ibv_send_wr wr;
+	struct dac *d;
 	int ret;
 
-	if (!s->output || block < 0 || (unsigned int)block >= s->block_count ||
-	    s->dac_owner[block] != DAC_APP)
+	if (s->ops != &dac_ops || block < 0 ||
+	    (unsigned int)block >= s->block_count ||
+	    dac_of(s)->blocks[block].owner != DAC_APP)
 		return -EINVAL;
+	d = dac_of(s);
 	if (!bytes || bytes > s->block_size || bytes % s->scan_bytes ||
 	    (flags & ~IIOFAB_SUBMIT_CYCLIC)) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
-			"submit of %zu bytes (flags 0x%x): need 1..%zu whole scans of %zu bytes",
-			bytes, flags, s->block_size / s->scan_bytes, s->scan_bytes);
+		iiofab_log_err(&s->ctx->log,
+			       "submit of %zu bytes (flags 0x%x): need 1..%zu whole scans of %zu bytes",
+			       bytes, flags, s->block_size / s->scan_bytes,
+			       s->scan_bytes);
 		return -EINVAL;
 	}
 	if (s->err)
 		return s->err;
-	sge = (struct ibv_sge){
-		.addr = (uintptr_t)(s->landing + (size_t)block * s->block_size),
-		.length = (uint32_t)bytes,
-		.lkey = s->landing_mr->lkey,
-	};
-	wr = (struct ibv_send_wr){
-		.wr_id = WR_ID(WR_WRITE, (uint32_t)block),
-		.sg_list = &sge,
-		.num_sge = 1,
-		.opcode = IBV_WR_RDMA_WRITE,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = {
-			.remote_addr = s->remote[block].addr,
-			.rkey = s->remote[block].rkey,
-		},
-	};
-	ret = conn_post_send_wr(s->ctx, &wr, 1);
+	ret = wait_write(s, &d->blocks[block]);
+	if (!ret)
+		ret = post_write(s, block, bytes);
 	if (ret)
 		return ret;
-	s->dac_owner[block] = DAC_SUBMITTED;
-	s->in_flight++;
+	d->blocks[block].owner = DAC_SUBMITTED;
+	d->in_flight++;
 	if (flags & IIOFAB_SUBMIT_CYCLIC)
-		s->cyclic_blk = block;
-	s->sub_q[s->n_sub++] = (struct iiofab_wire_submit_entry){
+		d->cyclic_blk = block;
+	d->sub_q[d->n_sub++] = (struct iiofab_wire_submit_entry){
 		.block = (uint32_t)block,
 		.bytes_used = (uint32_t)bytes,
 		.flags = flags & IIOFAB_SUBMIT_CYCLIC ? IIOFAB_WIRE_SUBMIT_CYCLIC : 0,
@@ -189,51 +377,11 @@ int iiofab_stream_submit(struct iiofab_stream *s, int block, size_t bytes,
 	return 0;
 }
 
-struct drain_wait {
-	struct iiofab_stream *s;
-	uint64_t consumed;	/* at the start of this wait */
-};
-
-static bool drained(const struct iiofab_stream *s)
-{
-	return s->in_flight <= (s->cyclic_blk >= 0 ? 1u : 0u) && !s->n_sub;
-}
-
-static bool drained_or_moved(struct iiofab_ctx *ctx, void *arg)
-{
-	const struct drain_wait *w = arg;
-
-	return drained(w->s) || w->s->consumed != w->consumed || w->s->err;
-}
-
-/*
- * How long the converter needs for what is queued is unknown here, so the
- * timeout bounds the wait for each next block, not the whole drain: a
- * slow converter still drains, a dead one fails within one timeout.
- */
-int dac_drain(struct iiofab_stream *s, int timeout_ms)
-{
-	while (!drained(s)) {
-		struct drain_wait w = { .s = s, .consumed = s->consumed };
-		int ret;
-
-		if (s->err)
-			return s->err;
-		ret = conn_progress(s->ctx, ctx_deadline(s->ctx, timeout_ms),
-				    drained_or_moved, &w);
-		if (ret)
-			return ret == -EAGAIN ? -ETIMEDOUT : ret;
-		if (s->consumed == w.consumed && !drained(s) && !s->err)
-			return -ETIMEDOUT;
-	}
-	return s->err;
-}
-
 int iiofab_stream_drain(struct iiofab_stream *s, int timeout_ms)
 {
-	if (!s->output)
+	if (s->ops != &dac_ops)
 		return -EINVAL;
 	if (!s->started)
 		return 0;
-	return dac_drain(s, timeout_ms);
+	return drain(s, timeout_ms);
 }

@@ -1,467 +1,171 @@
 // SPDX-License-Identifier: MIT
 /*
- * ADC streams: READY notifications become RDMA READs of the block into a
- * landing slot, followed on the same QP by a READ of the block's generation
- * word (RC executes them in order, so a generation that still matches READY
- * proves the block was not reclaimed while we read it).
+ * What every stream does, whatever its direction (see stream.h): open
+ * (arguments, landing buffer and its MR, OPEN_STREAM, the subscription
+ * with rpc, the idle hook), start, the STREAM_EVENT handler, close and
+ * the getters.
  *
- * A verified block is released to the server at once, not when the
- * application releases it: its data already sits in our landing buffer, and
- * giving the board block back early keeps the converter's queue full. The
- * application's release only frees the landing slot. A slow application
- * therefore runs out of landing slots, READYs wait, the server reclaims the
- * oldest block and the gap shows up as lost samples, as the protocol wants.
+ * Close lets a healthy connection finish what is in flight (bounded by
+ * the op timeout), then STOPs and CLOSEs on the server. Once the
+ * connection has failed it flushes the transport instead: every
+ * outstanding operation completes with its flush status, so nothing can
+ * still target the landing buffer when it is freed.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <iiofab/loss.h>
+#include <iiofab/err.h>
 #include <iiofab/scan.h>
 
-#include "priv.h"
+#include "ctx.h"
 #include "stream.h"
 
-enum slot_state {
-	SLOT_FREE,
-	SLOT_READING,
-	SLOT_QUEUED,	/* verified, waiting for iiofab_stream_next() */
-	SLOT_HELD,	/* owned by the application */
-};
-
-struct slot {
-	struct iiofab_block blk;	/* what the application sees */
-	enum slot_state state;
-	struct iiofab_wire_ready_entry ready;
-	uint64_t ready_ns;		/* when that READY was decoded */
-};
-
-struct pending {
-	struct iiofab_wire_ready_entry e;
-	uint64_t ready_ns;	/* when it was decoded (ctx_now_ns) */
-	bool stale;	/* a newer READY for the same block arrived */
-};
-
-/* ---- notifications ------------------------------------------------------ */
-
-/*
- * A READY never read because the server reclaimed its block first. The loss
- * accounting learns of it as a gap at the next delivered block: telling it
- * now would put it ahead of READs still in flight for older blocks.
- */
-static void stale(struct iiofab_stream *s)
+/* ERROR carries an enum iiofab_wire_status, never a host's errno value. */
+static int server_error(const struct iiofab_stream *s, uint64_t value)
 {
-	s->stats.stale_blocks++;
-	s->shed = true;
+	int32_t status = (int32_t)value;
+
+	if (value == IIOFAB_WIRE_STATUS_OK || value > IIOFAB_WIRE_STATUS_MAX) {
+		iiofab_log_err(&s->ctx->log,
+			       "stream error on the server: unknown status %llu",
+			       (unsigned long long)value);
+		return -EIO;
+	}
+	iiofab_log_err(&s->ctx->log, "stream error on the server: %s (%s)",
+		       iiofab_wire_status_name(status),
+		       iiofab_wire_status_str(status));
+	return iiofab_wire_status_to_errno(status);
 }
 
-static void pend_push(struct iiofab_stream *s,
-		      const struct iiofab_wire_ready_entry *e, uint64_t ready_ns)
+void stream_on_event(struct rpc_sub *sub,
+		     const struct iiofab_msg_stream_event *ev)
 {
-	struct pending *p;
+	struct iiofab_stream *s = stream_of_sub(sub);
 
-	for (unsigned int i = 0; i < s->pend_count; i++) {
-		p = &s->pend[(s->pend_head + i) % s->pend_cap];
-		if (!p->stale && p->e.block == e->block) {
-			p->stale = true;
-			s->shed = true;
-		}
-	}
-	if (s->pend_count == s->pend_cap) {
-		/* The oldest one is certainly reclaimed by now. */
-		stale(s);
-		s->pend_head = (s->pend_head + 1) % s->pend_cap;
-		s->pend_count--;
-	}
-	p = &s->pend[(s->pend_head + s->pend_count) % s->pend_cap];
-	p->e = *e;
-	p->ready_ns = ready_ns;
-	p->stale = false;
-	s->pend_count++;
-}
-
-void stream_on_ready_msg(struct iiofab_stream *s, const void *msg, size_t len)
-{
-	uint64_t now_ns = ctx_now_ns();
-	struct iiofab_wire_hdr h;
-	int ret;
-
-	ret = iiofab_wire_decode_hdr(msg, len, &h);
-	if (!ret)
-		ret = iiofab_wire_decode_ready((const uint8_t *)msg +
-					       IIOFAB_WIRE_HDR_SIZE,
-					       h.body_length, &s->ready_msg);
-	if (ret) {
-		ctx_log(s->ctx, IIOFAB_LOG_WARNING, "malformed READY: %s",
-			iiofab_strerror(ret));
-		return;
-	}
-	if (s->ready_msg.stream_id != s->id)
-		return;
-	for (unsigned int i = 0; i < s->ready_msg.count; i++) {
-		const struct iiofab_wire_ready_entry *e = &s->ready_msg.entries[i];
-
-		if (e->block >= s->block_count ||
-		    e->bytes_used > s->block_size || e->bytes_used == 0) {
-			ctx_log(s->ctx, IIOFAB_LOG_WARNING,
-				"READY for bad block %u (%u bytes)", e->block,
-				e->bytes_used);
-			continue;
-		}
-		ctx_log(s->ctx, IIOFAB_LOG_DEBUG,
-			"READY block %u seq %llu first %llu gen %llu (%u pending, %u free slots)",
-			e->block, (unsigned long long)e->seq,
-			(unsigned long long)e->first_sample,
-			(unsigned long long)e->generation, s->pend_count,
-			s->n_free);
-		pend_push(s, e, now_ns);
-	}
-}
-
-void stream_on_event_msg(struct iiofab_stream *s, const void *msg, size_t len)
-{
-	struct iiofab_wire_hdr h;
-	struct iiofab_msg_stream_event ev;
-	int ret;
-
-	ret = iiofab_wire_decode_hdr(msg, len, &h);
-	if (!ret)
-		ret = iiofab_wire_decode_stream_event((const uint8_t *)msg +
-						      IIOFAB_WIRE_HDR_SIZE,
-						      h.body_length, &ev);
-	if (ret || ev.stream_id != s->id)
-		return;
-	switch (ev.event) {
+	switch (ev->event) {
 	case IIOFAB_WIRE_EVENT_UNDERRUN:
 		/* A running total: a late report never lowers it. */
-		if (ev.value > s->stats.underruns)
-			s->stats.underruns = ev.value;
+		if (ev->value > s->stats.underruns)
+			s->stats.underruns = ev->value;
 		break;
 	case IIOFAB_WIRE_EVENT_STOPPED:
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR, "the server stopped the stream");
+		iiofab_log_err(&s->ctx->log, "the server stopped the stream");
 		if (!s->err)
 			s->err = -EPIPE;
 		break;
 	case IIOFAB_WIRE_EVENT_KEEPALIVE:
 		break;
-	case IIOFAB_WIRE_EVENT_ERROR:
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
-			"stream error on the server (%lld)", (long long)(int64_t)ev.value);
+	case IIOFAB_WIRE_EVENT_ERROR: {
+		int err = server_error(s, ev->value);
+
 		if (!s->err)
-			s->err = -EIO;
+			s->err = err;
 		break;
+	}
 	default:
-		ctx_log(s->ctx, IIOFAB_LOG_DEBUG, "stream event %u value %llu",
-			ev.event, (unsigned long long)ev.value);
+		iiofab_log_debug(&s->ctx->log, "stream event %u value %llu",
+				 ev->event, (unsigned long long)ev->value);
 		break;
 	}
 }
 
-/* ---- data path ----------------------------------------------------------- */
-
-static int post_read(struct iiofab_stream *s, uint32_t slot,
-		     const struct iiofab_wire_ready_entry *e)
+static void stream_idle(struct transport_idle *idle)
 {
-	struct ibv_sge data_sge = {
-		.addr = (uintptr_t)(s->landing + (size_t)slot * s->block_size),
-		.length = e->bytes_used,
-		.lkey = s->landing_mr->lkey,
-	};
-	struct ibv_sge gen_sge = {
-		.addr = (uintptr_t)&s->gens[slot],
-		.length = sizeof(uint64_t),
-		.lkey = s->gens_mr->lkey,
-	};
-	struct ibv_send_wr gen_wr = {
-		.wr_id = WR_ID(WR_READ_GEN, slot),
-		.sg_list = &gen_sge,
-		.num_sge = 1,
-		.opcode = IBV_WR_RDMA_READ,
-		.send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = {
-			.remote_addr = s->gen_addr + 8ull * e->block,
-			.rkey = s->gen_rkey,
-		},
-	};
-	struct ibv_send_wr data_wr = {
-		.wr_id = WR_ID(WR_READ_DATA, slot),
-		.next = &gen_wr,
-		.sg_list = &data_sge,
-		.num_sge = 1,
-		.opcode = IBV_WR_RDMA_READ,
-		.wr.rdma = {
-			.remote_addr = s->remote[e->block].addr,
-			.rkey = s->remote[e->block].rkey,
-		},
-	};
+	struct iiofab_stream *s = (struct iiofab_stream *)
+		((char *)idle - offsetof(struct iiofab_stream, idle));
 
-	s->gens[slot] = ~e->generation;
-	return conn_post_send_wr(s->ctx, &data_wr, 2);
+	s->ops->idle(s);
 }
 
-static void add_release(struct iiofab_stream *s,
-			const struct iiofab_wire_ready_entry *e);
-
-/*
- * After an overrun the server reclaims the oldest held block whenever the
- * converter runs dry, and reading blocks oldest first would then chase
- * blocks that die under the READ. So skip to the newest announced block and
- * give the older ones back unread: the converter gets them at once, the
- * newest block lives longest, and the skipped samples show up as a gap.
- */
-static void skip_to_newest(struct iiofab_stream *s)
-{
-	while (s->pend_count > 1) {
-		struct pending *p = &s->pend[s->pend_head];
-
-		s->pend_head = (s->pend_head + 1) % s->pend_cap;
-		s->pend_count--;
-		if (p->stale) {
-			s->stats.stale_blocks++;
-			continue;
-		}
-		add_release(s, &p->e);
-		s->stats.skipped_blocks++;
-	}
-}
-
-static void post_reads(struct iiofab_stream *s)
-{
-	if (s->shed && !s->closing) {
-		skip_to_newest(s);
-		s->shed = false;
-	}
-	while (s->pend_count && s->n_free && s->rd_count < s->max_inflight &&
-	       !s->closing) {
-		struct pending *p = &s->pend[s->pend_head];
-		struct slot *sl;
-		uint32_t slot;
-
-		s->pend_head = (s->pend_head + 1) % s->pend_cap;
-		s->pend_count--;
-		if (p->stale) {
-			stale(s);
-			continue;
-		}
-		slot = s->free_slots[--s->n_free];
-		sl = &s->slots[slot];
-		sl->ready = p->e;
-		sl->ready_ns = p->ready_ns;
-		sl->state = SLOT_READING;
-		if (post_read(s, slot, &p->e)) {
-			sl->state = SLOT_FREE;
-			s->free_slots[s->n_free++] = slot;
-			return;
-		}
-		s->reading[(s->rd_head + s->rd_count) % s->block_count] = slot;
-		s->rd_count++;
-	}
-}
-
-static void flush_releases(struct iiofab_stream *s)
-{
-	struct iiofab_ctx *ctx = s->ctx;
-	struct iiofab_msg_release *r = &s->rel_msg;
-	unsigned int n;
-	uint32_t slot;
-	uint8_t *buf;
-	int len;
-
-	if (!s->n_rel || !conn_try_get_send(ctx, &slot, &buf))
-		return;
-	n = s->n_rel < IIOFAB_WIRE_MAX_RELEASE ? s->n_rel : IIOFAB_WIRE_MAX_RELEASE;
-	r->stream_id = s->id;
-	r->count = (uint16_t)n;
-	memcpy(r->entries, s->rel, n * sizeof(*r->entries));
-	len = iiofab_wire_encode_release(buf, CTL_MSG_SIZE, 0, r);
-	if (len < 0) {
-		conn_put_send(ctx, slot);
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "cannot encode RELEASE: %s",
-			iiofab_strerror(len));
-		s->err = len;
-		return;
-	}
-	if (conn_send(ctx, slot, (size_t)len))
-		return;
-	memmove(s->rel, s->rel + n, (s->n_rel - n) * sizeof(*s->rel));
-	s->n_rel -= n;
-	s->stats.releases_sent++;
-}
-
-void stream_on_idle(struct iiofab_stream *s)
-{
-	if (s->output) {
-		dac_on_idle(s);
-		return;
-	}
-	post_reads(s);
-	flush_releases(s);
-}
-
-static void slot_free(struct iiofab_stream *s, uint32_t slot)
-{
-	s->slots[slot].state = SLOT_FREE;
-	s->free_slots[s->n_free++] = slot;
-}
-
-static void add_release(struct iiofab_stream *s,
-			const struct iiofab_wire_ready_entry *e)
-{
-	if (s->n_rel == s->rel_cap) {
-		/* Cannot happen while sends complete; if it did, the server
-		 * reclaims the block itself. */
-		memmove(s->rel, s->rel + 1, (s->n_rel - 1) * sizeof(*s->rel));
-		s->n_rel--;
-	}
-	s->rel[s->n_rel].block = e->block;
-	s->rel[s->n_rel].generation = e->generation;
-	s->n_rel++;
-}
-
-void stream_on_read_done(struct iiofab_stream *s, uint32_t slot)
-{
-	uint64_t landed_ns = ctx_now_ns();
-	struct slot *sl = &s->slots[slot];
-	const struct iiofab_wire_ready_entry *e = &sl->ready;
-	uint64_t samples, lost;
-
-	if (!s->rd_count || s->reading[s->rd_head] != slot) {
-		/* RC completes in order; anything else is a library bug. */
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR, "READ completion out of order");
-		s->err = -EPROTO;
-	} else {
-		s->rd_head = (s->rd_head + 1) % s->block_count;
-		s->rd_count--;
-	}
-	s->stats.reads++;
-	if (iiofab_loss_block_scans(e->bytes_used, (uint16_t)s->scan_bytes,
-				    &samples)) {
-		ctx_log(s->ctx, IIOFAB_LOG_WARNING,
-			"block %u holds %u bytes, not whole scans", e->block,
-			e->bytes_used);
-		samples = e->bytes_used / s->scan_bytes;
-	}
-	if (s->gens[slot] != e->generation) {
-		/* Reclaimed while we read: the data may be torn. */
-		ctx_log(s->ctx, IIOFAB_LOG_DEBUG,
-			"block %u seq %llu torn (generation %llu, expected %llu)",
-			e->block, (unsigned long long)e->seq,
-			(unsigned long long)s->gens[slot],
-			(unsigned long long)e->generation);
-		s->stats.torn_blocks++;
-		s->shed = true;
-		iiofab_loss_torn(&s->loss, e, samples);
-		slot_free(s, slot);
-		return;
-	}
-	add_release(s, e);
-	if (s->closing) {
-		slot_free(s, slot);
-		return;
-	}
-	if (iiofab_loss_deliver(&s->loss, e, samples, &lost)) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
-			"READY seq %llu at sample %llu goes backwards",
-			(unsigned long long)e->seq,
-			(unsigned long long)e->first_sample);
-		s->err = -EPROTO;
-		slot_free(s, slot);
-		return;
-	}
-	sl->blk.data = s->landing + (size_t)slot * s->block_size;
-	sl->blk.bytes = e->bytes_used;
-	sl->blk.seq = e->seq;
-	sl->blk.timestamp_ns = e->timestamp_ns;
-	sl->blk.first_sample = e->first_sample;
-	sl->blk.samples = (size_t)samples;
-	sl->blk.lost_samples = lost;
-	sl->blk.ready_ns = sl->ready_ns;
-	sl->blk.landed_ns = landed_ns;
-	s->stats.blocks++;
-	s->stats.samples += samples;
-	s->stats.bytes += e->bytes_used;
-	s->stats.lost_samples += lost;
-	sl->state = SLOT_QUEUED;
-	s->queue[(s->q_head + s->q_count) % s->block_count] = slot;
-	s->q_count++;
-}
-
-void stream_on_read_error(struct iiofab_stream *s, uint32_t slot)
-{
-	if (s->rd_count && s->reading[s->rd_head] == slot) {
-		s->rd_head = (s->rd_head + 1) % s->block_count;
-		s->rd_count--;
-	}
-	slot_free(s, slot);
-}
-
-/* ---- open / start / close ---------------------------------------------- */
-
+/* Undoes a stream_open(), also a partial one. */
 static void stream_free(struct iiofab_stream *s)
 {
+	transport_remove_idle(s->ctx->xp, &s->idle);
+	rpc_unsubscribe(s->ctx->rpc, &s->sub);
+	s->ops->fini(s);
 	if (s->landing_mr)
 		ibv_dereg_mr(s->landing_mr);
-	if (s->gens_mr)
-		ibv_dereg_mr(s->gens_mr);
 	free(s->landing);
-	free(s->gens);
-	free(s->slots);
-	free(s->free_slots);
-	free(s->pend);
-	free(s->reading);
-	free(s->queue);
-	free(s->rel);
-	dac_free(s);
 	free(s);
 }
 
-static int stream_alloc(struct iiofab_stream *s)
+static int alloc_landing(struct iiofab_stream *s)
 {
-	struct iiofab_ctx *ctx = s->ctx;
-	size_t landing_len = s->block_size * s->block_count;
-	unsigned int n = s->block_count;
+	size_t len = s->block_size * s->block_count;
+	int err;
 
-	if (posix_memalign((void **)&s->landing, 4096, landing_len))
-		return -ENOMEM;
-	if (posix_memalign((void **)&s->gens, 64, n * sizeof(uint64_t)))
+	if (posix_memalign((void **)&s->landing, 4096, len))
 		return -ENOMEM;
 	/* Registration pins every page anyway. Defined contents also keep
 	 * memory checkers quiet about bytes only the NIC writes. */
-	memset(s->landing, 0, landing_len);
-	memset(s->gens, 0, n * sizeof(uint64_t));
-	s->slots = calloc(n, sizeof(*s->slots));
-	s->free_slots = calloc(n, sizeof(*s->free_slots));
-	s->pend_cap = 2 * n + IIOFAB_WIRE_MAX_READY;
-	s->pend = calloc(s->pend_cap, sizeof(*s->pend));
-	s->reading = calloc(n, sizeof(*s->reading));
-	s->queue = calloc(n, sizeof(*s->queue));
-	s->rel_cap = 2 * n;
-	s->rel = calloc(s->rel_cap, sizeof(*s->rel));
-	if (!s->slots || !s->free_slots || !s->pend || !s->reading ||
-	    !s->queue || !s->rel)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++)
-		s->free_slots[i] = n - 1 - i;
-	s->n_free = n;
-	if (dac_alloc(s))
-		return -ENOMEM;
-
-	s->landing_mr = ibv_reg_mr(ctx->pd, s->landing, landing_len,
+	memset(s->landing, 0, len);
+	s->landing_mr = ibv_reg_mr(transport_pd(s->ctx->xp), s->landing, len,
 				   IBV_ACCESS_LOCAL_WRITE);
-	if (!s->landing_mr) {
-		int err = errno ? -errno : -ENOMEM;
+	if (s->landing_mr)
+		return 0;
+	err = iiofab_err_errno(-ENOMEM);
+	iiofab_log_err(&s->ctx->log,
+		       "cannot register a %zu-byte landing buffer: %s (RLIMIT_MEMLOCK?)",
+		       len, iiofab_strerror(err));
+	return err;
+}
 
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
-			"cannot register a %zu-byte landing buffer: %s "
-			"(RLIMIT_MEMLOCK?)", landing_len, iiofab_strerror(err));
-		return err;
+static int check_args(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		      uint64_t channel_mask, size_t block_size,
+		      unsigned int block_count)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (!dev || dev->ctx != ctx)
+		return -EINVAL;
+	if (!channel_mask) {
+		iiofab_log_err(&ctx->log, "no channel enabled");
+		return -EINVAL;
 	}
-	s->gens_mr = ibv_reg_mr(ctx->pd, s->gens, n * sizeof(uint64_t),
-				IBV_ACCESS_LOCAL_WRITE);
-	if (!s->gens_mr)
-		return errno ? -errno : -ENOMEM;
+	if (block_size == 0 || block_size > UINT32_MAX ||
+	    block_size % (size_t)page) {
+		iiofab_log_err(&ctx->log,
+			       "block size %zu is not a non-zero multiple of the page size (%ld)",
+			       block_size, page);
+		return -EINVAL;
+	}
+	if (block_count == 0 || block_count > STREAM_MAX_BLOCKS) {
+		iiofab_log_err(&ctx->log, "block count %u is not in 1..%u",
+			       block_count, STREAM_MAX_BLOCKS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The enabled channels, as STREAM_INFO lists them, in scan order. */
+static int take_channels(struct iiofab_stream *s,
+			 const struct iiofab_msg_stream_info *si)
+{
+	struct iiofab_scan_elem elems[IIOFAB_WIRE_MAX_CHANNELS];
+	const struct iiofab_device *dev = s->dev;
+
+	for (unsigned int i = 0; i < si->n_channels; i++)
+		elems[i] = (struct iiofab_scan_elem){ si->channels[i].storage_bits, 1 };
+	if (iiofab_scan_layout(elems, si->n_channels, s->offsets) !=
+	    (int)si->scan_bytes) {
+		iiofab_log_err(&s->ctx->log,
+			       "STREAM_INFO: %u-byte scans do not fit its channels' formats",
+			       si->scan_bytes);
+		return -EPROTO;
+	}
+	s->n_channels = 0;
+	for (unsigned int i = 0; i < si->n_channels; i++) {
+		const struct iiofab_channel *ch = NULL;
+
+		for (unsigned int j = 0; j < dev->n_channels; j++)
+			if (dev->channels[j].output == s->ops->output &&
+			    dev->channels[j].scan_index == si->channels[i].scan_index)
+				ch = &dev->channels[j];
+		if (ch)
+			s->channels[s->n_channels++] = ch;
+	}
 	return 0;
 }
 
@@ -470,148 +174,119 @@ static int take_stream_info(struct iiofab_stream *s,
 {
 	if (si->block_count != s->block_count || si->block_size != s->block_size ||
 	    !si->scan_bytes || si->n_channels == 0) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
-			"STREAM_INFO does not match the request (%u x %u bytes)",
-			si->block_count, si->block_size);
+		iiofab_log_err(&s->ctx->log,
+			       "STREAM_INFO does not match the request (%u x %u bytes)",
+			       si->block_count, si->block_size);
 		return -EPROTO;
 	}
-	s->id = si->stream_id;
 	s->scan_bytes = si->scan_bytes;
-	iiofab_loss_init(&s->loss, 0);
 	s->reg_path = si->reg_path;
 	s->gen_addr = si->gen_addr;
 	s->gen_rkey = si->gen_rkey;
 	memcpy(s->remote, si->blocks, s->block_count * sizeof(s->remote[0]));
-	struct iiofab_scan_elem elems[IIOFAB_WIRE_MAX_CHANNELS];
-
-	for (unsigned int i = 0; i < si->n_channels; i++)
-		elems[i] = (struct iiofab_scan_elem){ si->channels[i].storage_bits, 1 };
-	if (iiofab_scan_layout(elems, si->n_channels, s->offsets) != (int)si->scan_bytes) {
-		ctx_log(s->ctx, IIOFAB_LOG_ERROR,
-			"STREAM_INFO: %u-byte scans do not fit its channels' formats",
-			si->scan_bytes);
-		return -EPROTO;
-	}
-	s->n_channels = 0;
-	for (unsigned int i = 0; i < si->n_channels; i++) {
-		const struct iiofab_channel *ch = NULL;
-
-		for (unsigned int j = 0; j < s->dev->n_channels; j++)
-			if (s->dev->channels[j].output == s->output &&
-			    s->dev->channels[j].scan_index == si->channels[i].scan_index)
-				ch = &s->dev->channels[j];
-		if (ch)
-			s->channels[s->n_channels++] = ch;
-	}
-	return 0;
+	return take_channels(s, si);
 }
 
-static int close_remote(struct iiofab_stream *s)
+/* OPEN_STREAM; a server answer we cannot use is closed again. */
+static int open_remote(struct iiofab_stream *s, uint64_t channel_mask)
 {
-	union iiofab_wire_msg *m = s->ctx->msg;
+	struct rpc *rpc = s->ctx->rpc;
+	union iiofab_wire_msg *m = rpc_request_msg(rpc);
+	struct rpc_reply r;
+	int ret;
 
-	m->stream_ctl.stream_id = s->id;
-	return ctx_request_ok(s->ctx, IIOFAB_MSG_CLOSE, m, NULL);
+	memset(&m->open_stream, 0, sizeof(m->open_stream));
+	m->open_stream.device = iiofab_wire_str(s->dev->id);
+	m->open_stream.channel_mask = channel_mask;
+	m->open_stream.block_size = (uint32_t)s->block_size;
+	m->open_stream.block_count = s->block_count;
+	m->open_stream.direction = s->ops->output ? IIOFAB_WIRE_DIR_OUT :
+						    IIOFAB_WIRE_DIR_IN;
+	m->open_stream.mode = IIOFAB_WIRE_MODE_EXCLUSIVE;
+	ret = rpc_call(rpc, IIOFAB_MSG_OPEN_STREAM, m, IIOFAB_MSG_STREAM_INFO, &r);
+	if (ret < 0)
+		return ret;
+	s->id = r.msg->stream_info.stream_id;
+	ret = take_stream_info(s, &r.msg->stream_info);
+	rpc_reply_done(rpc, &r);
+	if (ret)
+		rpc_call_stream_ctl(rpc, IIOFAB_MSG_CLOSE, s->id);
+	return ret;
 }
 
-static int open_mask(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
-		     bool output, uint64_t channel_mask, size_t block_size,
-		     unsigned int block_count, struct iiofab_stream **out)
+int stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		const struct stream_ops *ops, uint64_t channel_mask,
+		size_t block_size, unsigned int block_count,
+		struct iiofab_stream **out)
 {
 	struct iiofab_stream *s;
-	union iiofab_wire_msg *m = ctx->msg;
-	long page = sysconf(_SC_PAGESIZE);
 	int ret;
 
 	*out = NULL;
-	if (ctx->err)
-		return ctx->err;
+	ret = transport_error(ctx->xp);
+	if (ret)
+		return ret;
+	/* Policy of this room, not a limit of the layers below. */
 	if (ctx->stream)
 		return -EBUSY;
-	if (!dev || dev->ctx != ctx)
-		return -EINVAL;
-	if (!channel_mask) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "no channel enabled");
-		return -EINVAL;
-	}
-	if (block_size == 0 || block_size > UINT32_MAX ||
-	    block_size % (size_t)page) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR,
-			"block size %zu is not a non-zero multiple of the page size (%ld)",
-			block_size, page);
-		return -EINVAL;
-	}
-	if (block_count == 0 || block_count > CTL_MAX_BLOCKS) {
-		ctx_log(ctx, IIOFAB_LOG_ERROR, "block count %u is not in 1..%u",
-			block_count, CTL_MAX_BLOCKS);
-		return -EINVAL;
-	}
+	ret = check_args(ctx, dev, channel_mask, block_size, block_count);
+	if (ret)
+		return ret;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->ctx = ctx;
 	s->dev = dev;
-	s->output = output;
+	s->ops = ops;
 	s->block_size = block_size;
 	s->block_count = block_count;
-	/* About 2 MiB in flight keeps the link busy; more only lengthens the
-	 * time a block waits for its READ, and with it the chance that an
-	 * overrun reclaims it first. */
-	s->max_inflight = (unsigned int)((2u << 20) / block_size);
-	if (s->max_inflight < 2)
-		s->max_inflight = 2;
-	if (s->max_inflight > block_count)
-		s->max_inflight = block_count;
-	ret = stream_alloc(s);
+	ret = alloc_landing(s);
 	if (ret)
 		goto out_free_stream;
-
-	memset(&m->open_stream, 0, sizeof(m->open_stream));
-	m->open_stream.device = iiofab_wire_str(dev->id);
-	m->open_stream.channel_mask = channel_mask;
-	m->open_stream.block_size = (uint32_t)block_size;
-	m->open_stream.block_count = block_count;
-	m->open_stream.direction = output ? IIOFAB_WIRE_DIR_OUT : IIOFAB_WIRE_DIR_IN;
-	m->open_stream.mode = IIOFAB_WIRE_MODE_EXCLUSIVE;
-	ret = ctx_request(ctx, IIOFAB_MSG_OPEN_STREAM, m,
-			  IIOFAB_MSG_STREAM_INFO);
-	if (ret < 0)
+	ret = ops->init(s);
+	if (ret)
 		goto out_free_stream;
-	ret = take_stream_info(s, &m->stream_info);
-	ctx_reply_done(ctx);
+	ret = open_remote(s, channel_mask);
+	if (ret)
+		goto out_free_stream;
+	s->sub = (struct rpc_sub){ .ops = ops->sub, .stream_id = s->id };
+	ret = rpc_subscribe(ctx->rpc, &s->sub);
 	if (ret)
 		goto out_close_remote;
+	s->idle.run = stream_idle;
+	transport_add_idle(ctx->xp, &s->idle);
 	ctx->stream = s;
 	*out = s;
 	return 0;
 
 out_close_remote:
-	close_remote(s);
+	rpc_call_stream_ctl(ctx->rpc, IIOFAB_MSG_CLOSE, s->id);
 out_free_stream:
 	stream_free(s);
 	return ret;
 }
 
-int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
-			    const struct iiofab_device *dev,
-			    uint64_t channel_mask, size_t block_size,
-			    unsigned int block_count,
-			    struct iiofab_stream **out)
+/* Says which of the named channels is the problem. */
+static void log_bad_channels(struct iiofab_ctx *ctx,
+			     const struct iiofab_device *dev, bool output,
+			     const char *const *channels)
 {
-	return open_mask(ctx, dev, false, channel_mask, block_size, block_count, out);
+	for (unsigned int i = 0; channels[i]; i++) {
+		const struct iiofab_channel *ch =
+			iiofab_device_find_channel(dev, channels[i], output);
+
+		if (!ch)
+			iiofab_log_err(&ctx->log, "device %s has no %s channel '%s'",
+				       dev->id, output ? "output" : "input",
+				       channels[i]);
+		else if (ch->scan_index < 0)
+			iiofab_log_err(&ctx->log, "channel '%s' cannot be streamed",
+				       channels[i]);
+	}
 }
 
-int iiofab_stream_open_output_mask(struct iiofab_ctx *ctx,
-				   const struct iiofab_device *dev,
-				   uint64_t channel_mask, size_t block_size,
-				   unsigned int block_count,
-				   struct iiofab_stream **out)
-{
-	return open_mask(ctx, dev, true, channel_mask, block_size, block_count, out);
-}
-
-static int open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
-		      bool output, const char *const *channels,
+int stream_open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		      const struct stream_ops *ops, const char *const *channels,
 		      size_t block_size, unsigned int block_count,
 		      struct iiofab_stream **out)
 {
@@ -621,63 +296,54 @@ static int open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 	*out = NULL;
 	if (!dev)
 		return -EINVAL;
-	ret = iiofab_device_get_channel_mask(dev, output, channels, &mask);
+	/* Without names an empty mask is open's to report. */
+	ret = iiofab_device_get_channel_mask(dev, ops->output, channels, &mask);
 	if (ret < 0 && channels) {
-		for (unsigned int i = 0; channels[i]; i++) {
-			const struct iiofab_channel *ch =
-				iiofab_device_find_channel(dev, channels[i], output);
-
-			if (!ch)
-				ctx_log(ctx, IIOFAB_LOG_ERROR,
-					"device %s has no %s channel '%s'", dev->id,
-					output ? "output" : "input", channels[i]);
-			else if (ch->scan_index < 0)
-				ctx_log(ctx, IIOFAB_LOG_ERROR,
-					"channel '%s' cannot be streamed", channels[i]);
-		}
-	}
-	if (ret < 0 && channels)
+		log_bad_channels(ctx, dev, ops->output, channels);
 		return ret;
-	return open_mask(ctx, dev, output, mask, block_size, block_count, out);
-}
-
-int iiofab_stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
-		       const char *const *channels, size_t block_size,
-		       unsigned int block_count, struct iiofab_stream **out)
-{
-	return open_named(ctx, dev, false, channels, block_size, block_count, out);
-}
-
-int iiofab_stream_open_output(struct iiofab_ctx *ctx,
-			      const struct iiofab_device *dev,
-			      const char *const *channels, size_t block_size,
-			      unsigned int block_count,
-			      struct iiofab_stream **out)
-{
-	return open_named(ctx, dev, true, channels, block_size, block_count, out);
+	}
+	return stream_open(ctx, dev, ops, mask, block_size, block_count, out);
 }
 
 int iiofab_stream_start(struct iiofab_stream *s)
 {
-	union iiofab_wire_msg *m = s->ctx->msg;
 	int ret;
 
 	if (s->err)
 		return s->err;
 	if (s->started)
 		return 0;
-	m->stream_ctl.stream_id = s->id;
-	ret = ctx_request_ok(s->ctx, IIOFAB_MSG_START, m, NULL);
+	ret = rpc_call_stream_ctl(s->ctx->rpc, IIOFAB_MSG_START, s->id);
 	if (!ret)
 		s->started = true;
 	return ret;
 }
 
-static bool reads_drained(struct iiofab_ctx *ctx, void *arg)
+static bool stream_quiet(void *arg)
 {
 	const struct iiofab_stream *s = arg;
 
-	return s->rd_count == 0;
+	return s->ops->quiet(s);
+}
+
+/* On a healthy connection: let what is in flight finish, STOP, CLOSE. */
+static void close_remote(struct iiofab_stream *s)
+{
+	struct iiofab_ctx *ctx = s->ctx;
+
+	if (s->started && s->ops->drain)
+		s->ops->drain(s);
+	s->closing = true;
+	/* No READ may target the landing buffer once it is freed, and the
+	 * server's MR must outlive our READs: they finish before CLOSE. */
+	if (!stream_quiet(s) &&
+	    transport_progress(ctx->xp, ctx_deadline(ctx, -1), stream_quiet, s))
+		transport_fail(ctx->xp, -ETIMEDOUT,
+			       "RDMA operations of the stream did not complete");
+	if (s->started && !transport_error(ctx->xp))
+		rpc_call_stream_ctl(ctx->rpc, IIOFAB_MSG_STOP, s->id);
+	if (!transport_error(ctx->xp))
+		rpc_call_stream_ctl(ctx->rpc, IIOFAB_MSG_CLOSE, s->id);
 }
 
 void iiofab_stream_close(struct iiofab_stream *s)
@@ -687,100 +353,22 @@ void iiofab_stream_close(struct iiofab_stream *s)
 	if (!s)
 		return;
 	ctx = s->ctx;
-	/* Every submitted sample reaches the converter before the stop. */
-	if (s->output && s->started && !ctx->err && !s->err) {
-		int ret = dac_drain(s, -1);
-
-		if (ret)
-			ctx_log(ctx, IIOFAB_LOG_ERROR,
-				"closing with %u submitted block(s) not consumed: %s",
-				s->in_flight, iiofab_strerror(ret));
-	}
+	if (!transport_error(ctx->xp))
+		close_remote(s);
 	s->closing = true;
-	/* No READ may still target the landing buffer when it is freed, and
-	 * the server's MR must outlive our READs: drain before CLOSE. */
-	if (!ctx->err && s->rd_count &&
-	    conn_progress(ctx, ctx_deadline(ctx, -1), reads_drained, s) &&
-	    !ctx->err)
-		conn_fail(ctx, -ETIMEDOUT, "block READs did not complete");
-	if (!ctx->err) {
-		if (s->started) {
-			ctx->msg->stream_ctl.stream_id = s->id;
-			ctx_request_ok(ctx, IIOFAB_MSG_STOP, ctx->msg, NULL);
-		}
-		if (!ctx->err)
-			close_remote(s);
-	}
-	if (ctx->err && s->rd_count && ctx->qp_created) {
-		/* The connection is gone: force the QP to error so pending
-		 * READs flush, and wait (bounded) for their completions. */
-		struct ibv_qp_attr attr = { .qp_state = IBV_QPS_ERR };
-		int err = ctx->err;
-
-		ibv_modify_qp(ctx->id->qp, &attr, IBV_QP_STATE);
-		ctx->err = 0;
-		conn_progress(ctx, ctx_now_ms() + 1000, reads_drained, s);
-		ctx->err = err;
-	}
+	/* Failed, before or during the close: every outstanding operation
+	 * completes with its flush status before the memory goes. */
+	if (transport_error(ctx->xp))
+		transport_flush(ctx->xp);
 	ctx->stream = NULL;
 	stream_free(s);
 }
 
-/* ---- consuming ------------------------------------------------------------ */
-
-static bool block_available(struct iiofab_ctx *ctx, void *arg)
-{
-	const struct iiofab_stream *s = arg;
-
-	return s->q_count > 0 || s->err;
-}
-
-int iiofab_stream_next(struct iiofab_stream *s, int timeout_ms,
-		       struct iiofab_block **out)
-{
-	struct slot *sl;
-	int ret;
-
-	*out = NULL;
-	if (s->output)
-		return -EINVAL;
-	if (!s->q_count) {
-		if (s->err)
-			return s->err;
-		if (!s->started)
-			return -EINVAL;
-		ret = conn_progress(s->ctx, ctx_deadline(s->ctx, timeout_ms),
-				    block_available, s);
-		if (ret)
-			return ret;
-		if (!s->q_count)
-			return s->err ? s->err : -EAGAIN;
-	}
-	sl = &s->slots[s->queue[s->q_head]];
-	s->q_head = (s->q_head + 1) % s->block_count;
-	s->q_count--;
-	sl->state = SLOT_HELD;
-	*out = &sl->blk;
-	return 0;
-}
-
-int iiofab_block_release(struct iiofab_stream *s, struct iiofab_block *block)
-{
-	struct slot *sl = (struct slot *)((char *)block - offsetof(struct slot, blk));
-	ptrdiff_t idx = sl - s->slots;
-
-	if (idx < 0 || idx >= (ptrdiff_t)s->block_count || sl->state != SLOT_HELD)
-		return -EINVAL;
-	slot_free(s, (uint32_t)idx);
-	/* Start the next READ now rather than at the next wait. */
-	if (!s->ctx->err && !s->closing)
-		post_reads(s);
-	return 0;
-}
+/* ---- getters ------------------------------------------------------------ */
 
 int iiofab_stream_fd(const struct iiofab_stream *s)
 {
-	return conn_event_fd(s->ctx);
+	return transport_fd(s->ctx->xp);
 }
 
 size_t iiofab_stream_get_scan_bytes(const struct iiofab_stream *s)

@@ -1,29 +1,56 @@
 /* SPDX-License-Identifier: MIT */
-/* A stream's state, shared by stream.c (ADC, open/close) and dac.c (DAC). */
+/*
+ * A stream: what both directions share, and the per-direction ops table
+ * chosen at open. stream.c holds open, start, close and the getters;
+ * adc.c and dac.c sit above it, each with its direction's public calls
+ * and its ops table, which stream.c only reaches through the pointer it
+ * was given.
+ */
 #ifndef IIOFAB_STREAM_H
 #define IIOFAB_STREAM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include <iiofab/loss.h>
+#include <infiniband/verbs.h>
+
 #include <iiofab/wire.h>
 
 #include "iiofab.h"
+#include "rpc.h"
+#include "transport.h"
 
-struct slot;
-struct pending;
+#define STREAM_MAX_BLOCKS IIOFAB_WIRE_MAX_BLOCKS
+/* Send WQEs one block may take at once: an input block's READ pair. */
+#define STREAM_WQES_PER_BLOCK 2u
 
-enum dac_owner {
-	DAC_NONE,	/* not granted yet (before START) */
-	DAC_CREDIT,	/* granted, waiting for iiofab_stream_get_free() */
-	DAC_APP,	/* handed to the application */
-	DAC_SUBMITTED,	/* written and submitted, the converter has it */
+struct iiofab_stream;
+
+struct stream_ops {
+	bool output;			/* direction of the channels */
+	const struct rpc_sub_ops *sub;	/* what the stream hears */
+	/* Direction state (s->dir), once the landing buffer is registered;
+	 * fini accepts whatever a failed init left, s->dir NULL included. */
+	int (*init)(struct iiofab_stream *s);
+	void (*fini)(struct iiofab_stream *s);
+	/* A turn of the progress loop. */
+	void (*idle)(struct iiofab_stream *s);
+	/* Before STOP on a healthy connection; NULL: nothing to wait for. */
+	void (*drain)(struct iiofab_stream *s);
+	/* No RDMA operation of the stream is outstanding. */
+	bool (*quiet)(const struct iiofab_stream *s);
 };
 
 struct iiofab_stream {
 	struct iiofab_ctx *ctx;
 	const struct iiofab_device *dev;
+	const struct stream_ops *ops;
+	void *dir;			/* the direction's state */
+	struct transport_idle idle;
+	struct rpc_sub sub;		/* READY, FREE, STREAM_EVENT */
+
+	/* As STREAM_INFO describes the stream. */
 	uint32_t id;
 	size_t block_size;
 	unsigned int block_count;
@@ -34,60 +61,69 @@ struct iiofab_stream {
 	struct iiofab_wire_block remote[IIOFAB_WIRE_MAX_BLOCKS];
 	unsigned int n_channels;
 	const struct iiofab_channel *channels[IIOFAB_WIRE_MAX_CHANNELS];
-	unsigned int offsets[IIOFAB_WIRE_MAX_CHANNELS];	/* in a scan, per channel */
+	unsigned int offsets[IIOFAB_WIRE_MAX_CHANNELS];	/* in a scan */
 
+	/* block_count slots of block_size bytes, registered: input blocks
+	 * land here, output blocks are filled here. */
 	uint8_t *landing;
 	struct ibv_mr *landing_mr;
-	uint64_t *gens;
-	struct ibv_mr *gens_mr;
-	struct slot *slots;
-	uint32_t *free_slots;
-	unsigned int n_free;
 
-	/* READY entries not yet read, oldest first. */
-	struct pending *pend;
-	unsigned int pend_cap, pend_head, pend_count;
-	/* Landing slots in READ order; completions arrive in this order. */
-	uint32_t *reading;
-	unsigned int rd_head, rd_count;
-	/* Verified slots in sequence order. */
-	uint32_t *queue;
-	unsigned int q_head, q_count;
-
-	struct iiofab_wire_release_entry *rel;
-	unsigned int n_rel, rel_cap;
-
-	unsigned int max_inflight;	/* block READs posted at once */
-	bool shed;			/* overrun seen: skip to the newest */
 	bool started;
 	bool closing;
-	int err;
-	struct iiofab_loss loss;
+	int err;			/* sticky for this stream */
 	struct iiofab_stream_stats stats;
-	struct iiofab_msg_ready ready_msg;	/* decode scratch */
-	struct iiofab_msg_release rel_msg;	/* encode scratch */
-
-	/*
-	 * Output streams. The landing buffer is the source: block b of the
-	 * board is written from slot b. queue holds granted blocks (credits)
-	 * not yet handed to the application.
-	 */
-	bool output;
-	uint8_t *dac_owner;		/* per block: enum dac_owner */
-	unsigned int in_flight;		/* submitted, credit not yet back */
-	int cyclic_blk;			/* the repeating block, or -1 */
-	struct iiofab_wire_submit_entry *sub_q;	/* not yet in a SUBMIT */
-	unsigned int n_sub;
-	uint64_t consumed;		/* credits returned after a submit */
-	struct iiofab_msg_free free_msg;	/* decode scratch */
-	struct iiofab_msg_submit sub_msg;	/* encode scratch */
 };
 
-/* dac.c */
-int dac_alloc(struct iiofab_stream *s);
-void dac_free(struct iiofab_stream *s);
-void dac_on_idle(struct iiofab_stream *s);
-/* Waits (bounded by progress) until every submitted block was consumed. */
-int dac_drain(struct iiofab_stream *s, int timeout_ms);
+/* Opens a stream of ops' direction on the channels of channel_mask. */
+int stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		const struct stream_ops *ops, uint64_t channel_mask,
+		size_t block_size, unsigned int block_count,
+		struct iiofab_stream **out);
+/* The same with channel ids or names (NULL: every scannable channel). */
+int stream_open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
+		      const struct stream_ops *ops, const char *const *channels,
+		      size_t block_size, unsigned int block_count,
+		      struct iiofab_stream **out);
+/* The STREAM_EVENT handler both directions subscribe with. */
+void stream_on_event(struct rpc_sub *sub,
+		     const struct iiofab_msg_stream_event *ev);
+
+static inline struct iiofab_stream *stream_of_sub(struct rpc_sub *sub)
+{
+	return (struct iiofab_stream *)((char *)sub -
+					offsetof(struct iiofab_stream, sub));
+}
+
+static inline uint8_t *stream_slot(const struct iiofab_stream *s,
+				   unsigned int slot)
+{
+	return s->landing + (size_t)slot * s->block_size;
+}
+
+/* A FIFO of up to cap block or slot indices. */
+struct index_ring {
+	uint32_t *v;
+	unsigned int cap, head, count;
+};
+
+static inline void index_ring_push(struct index_ring *r, uint32_t x)
+{
+	r->v[(r->head + r->count) % r->cap] = x;
+	r->count++;
+}
+
+static inline uint32_t index_ring_front(const struct index_ring *r)
+{
+	return r->v[r->head];
+}
+
+static inline uint32_t index_ring_pop(struct index_ring *r)
+{
+	uint32_t x = r->v[r->head];
+
+	r->head = (r->head + 1) % r->cap;
+	r->count--;
+	return x;
+}
 
 #endif /* IIOFAB_STREAM_H */
