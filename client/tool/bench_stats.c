@@ -187,7 +187,25 @@ int bench_format_json(const struct bench_report *r, char *buf, size_t len)
 		sb_printf(&b, ",\"%s\":", f[i].name);
 		sb_lat(&b, &r->lat, f[i].us, 3, "null");
 	}
-	sb_printf(&b, "}}\n");
+	sb_printf(&b, "},\"startup_ms\":");
+	if (r->startup.total_ms > 0)
+		sb_printf(&b, "{\"connect\":%.3f,\"open\":%.3f,\"start\":%.3f,"
+			  "\"first_block\":%.3f,\"total\":%.3f}", r->startup.connect_ms,
+			  r->startup.open_ms, r->startup.start_ms, r->startup.first_block_ms,
+			  r->startup.total_ms);
+	else
+		sb_printf(&b, "null");
+	sb_printf(&b, "}\n");
+	return sb_done(&b);
+}
+
+int bench_format_startup(const struct bench_startup *s, char *buf, size_t len)
+{
+	struct sbuf b = { .p = buf, .len = len };
+
+	sb_printf(&b, "first block after %.1f ms: connect, handshake and device table "
+		  "%.1f ms, stream open %.1f ms, START %.1f ms, first block %.1f ms\n",
+		  s->total_ms, s->connect_ms, s->open_ms, s->start_ms, s->first_block_ms);
 	return sb_done(&b);
 }
 
@@ -232,5 +250,7 @@ int bench_format_table(const struct bench_report *r, char *buf, size_t len)
 		sb_lat(&b, &r->lat, f[i].us, 1, "n/a");
 		sb_printf(&b, "%s\n", r->lat.n ? " us" : "");
 	}
+	if (r->startup.total_ms > 0)
+		sb_printf(&b, "%-16s%.1f ms\n", "first block", r->startup.total_ms);
 	return sb_done(&b);
 }

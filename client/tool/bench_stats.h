@@ -44,6 +44,22 @@ struct bench_lat_summary {
 int bench_lat_summarize(struct bench_lat *lat, struct bench_lat_summary *s);
 
 /* One run: what was streamed and what the counted window saw. */
+/*
+ * Where the time from the command's start to the first block goes, in ms:
+ * iiofab_connect (address and route resolution, the RC connection, the
+ * handshake, the device table), opening the stream (OPEN_STREAM: the
+ * board's arena, DMABUF attach and registration; the landing buffer's
+ * registration), its START, and from START's reply to the first block
+ * landed. total 0: not measured (no block landed).
+ */
+struct bench_startup {
+	double connect_ms;
+	double open_ms;
+	double start_ms;
+	double first_block_ms;
+	double total_ms;
+};
+
 struct bench_report {
 	const char *device;
 	const char *reg_path;
@@ -56,6 +72,7 @@ struct bench_report {
 	uint64_t blocks;		/* blocks received in the window */
 	uint64_t lost_samples;
 	struct bench_lat_summary lat;
+	struct bench_startup startup;
 };
 
 /* Rates over r->seconds; 0 for an empty window. MB is 10^6 bytes. */
@@ -67,10 +84,13 @@ double bench_blocks_per_s(const struct bench_report *r);
  * -ENOSPC when len is too small. JSON: one object on one line, its keys
  * listed in `iiofab bench --help`, null for latencies without data. Line:
  *   bench: N blocks, R MB/s, B blocks/s, latency p50 X us p99 Y us max Z us, L lost
- * Table: one "name  value" line per figure.
+ * Table: one "name  value" line per figure. JSON and table carry the
+ * startup only when it was measured.
  */
 int bench_format_json(const struct bench_report *r, char *buf, size_t len);
 int bench_format_line(const struct bench_report *r, char *buf, size_t len);
 int bench_format_table(const struct bench_report *r, char *buf, size_t len);
+/* "first block after T ms: connect ... A ms, stream open B ms, ..." */
+int bench_format_startup(const struct bench_startup *s, char *buf, size_t len);
 
 #endif /* IIOFAB_BENCH_STATS_H */

@@ -81,6 +81,7 @@ static int bench_loop(struct bench *b)
 				tool_err("bench stopped: %s", iiofab_strerror(ret));
 			return ret;
 		}
+		tool_session_landed(&b->s, blk);
 		if (blk->landed_ns >= b->count_ns)
 			ret = bench_count(b, blk);
 		iiofab_block_release(b->s.stream, blk);
@@ -150,9 +151,11 @@ static int bench_stream(struct bench *b)
 	if (b->o->verbosity > 0) {
 		tool_err("bench: counting over");
 		tool_print_input_stats(b->s.stream);
+		tool_print_startup(&b->s);
 	}
 	if (b->stop_ns > b->count_ns)
 		b->r.seconds = (double)(b->stop_ns - b->count_ns) / 1e9;
+	tool_session_startup(&b->s, &b->r.startup);
 	bench_lat_summarize(&b->lat, &b->r.lat);
 	if (ret == -EINTR)
 		tool_err("interrupted; the figures cover the blocks counted so far");
@@ -217,13 +220,20 @@ const struct tool_cmd tool_cmd_bench = {
 	"on one line with the keys device, block_size, blocks (blocks in\n"
 	"flight), channels, reg_path (the server's registration path), seconds\n"
 	"(the counted window), bytes, samples, blocks_received, mb_s (10^6\n"
-	"bytes/s), blocks_per_s, lost_samples and latency_us {n, mean, p50, p99,\n"
-	"max} (null when no block was counted). They are printed whenever the\n"
-	"stream started, also when it failed; a run that counted no block fails.\n"
+	"bytes/s), blocks_per_s, lost_samples, latency_us {n, mean, p50, p99,\n"
+	"max} (null when no block was counted) and startup_ms {connect, open,\n"
+	"start, first_block, total}: where the time from the command's start to\n"
+	"the first block landed went (connect: address and route resolution, the\n"
+	"connection, the handshake and the device table; open: OPEN_STREAM, the\n"
+	"board's arena and registration, the landing buffer's registration;\n"
+	"start: START; first_block: from START's reply to the first block\n"
+	"landed; null when none landed). They are printed whenever the stream\n"
+	"started, also when it failed; a run that counted no block fails.\n"
 	"Without --json the last stderr line is always\n"
 	"  bench: N blocks, R MB/s, B blocks/s, latency p50 X us p99 Y us max Z us, L lost\n"
 	"With -v stderr also marks the counted window, with the lines\n"
-	"'iiofab: bench: warm-up over, counting' and 'iiofab: bench: counting over'.\n"
+	"'iiofab: bench: warm-up over, counting' and 'iiofab: bench: counting over',\n"
+	"and gives the startup as 'iiofab: first block after T ms: ...'.\n"
 	"SIGINT or SIGTERM ends the window early: the figures cover what was\n"
 	"counted until then, and the command exits 1.\n",
 	.opts = bench_opts,

@@ -96,6 +96,7 @@ static int capture_loop(struct capture *c)
 			tool_err("capture stopped: %s", iiofab_strerror(ret));
 			return ret;
 		}
+		tool_session_landed(&c->s, b);
 		ret = capture_take(c, b);
 		if (ret)
 			return ret;
@@ -155,8 +156,10 @@ static int capture_stream(struct capture *c)
 	tool_progress_show(&c->pr, c->samples, c->bytes, c->lost, "lost", true);
 	if (ret == -EINTR)
 		tool_err("interrupted; the samples captured so far were written");
-	if (c->o->verbosity > 0)
+	if (c->o->verbosity > 0) {
 		tool_print_input_stats(c->s.stream);
+		tool_print_startup(&c->s);
+	}
 	return ret ? TOOL_EXIT_FAIL : TOOL_EXIT_OK;
 }
 

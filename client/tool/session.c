@@ -8,8 +8,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <iiofab/auth.h>
+
+#include <iiofab/clock.h>
 
 #include "tool.h"
 
@@ -114,10 +117,11 @@ int tool_session_open(struct tool_session *s, const struct tool_opts *o,
 					       IIOFAB_DEVICE_INPUT;
 	int ret;
 
-	*s = (struct tool_session){ .ctx = NULL };
+	*s = (struct tool_session){ .begin_ns = iiofab_now_ns() };
 	ret = tool_connect(o, o->args[0], &s->ctx);
 	if (ret)
 		return ret;
+	s->connected_ns = iiofab_now_ns();
 	s->dev = tool_find_device(s->ctx, o->args[1]);
 	if (!s->dev) {
 		ret = -ENODEV;
@@ -148,6 +152,7 @@ int tool_session_stream(struct tool_session *s, const struct tool_opts *o,
 		iiofab_stream_open_mask(s->ctx, s->dev, s->mask, block_size,
 					blocks, &s->stream);
 
+	s->opened_ns = iiofab_now_ns();
 	if (ret) {
 		s->stream = NULL;
 		tool_err("cannot open a stream on %s: %s",
@@ -170,6 +175,7 @@ int tool_session_start(struct tool_session *s)
 {
 	int ret = iiofab_stream_start(s->stream);
 
+	s->started_ns = iiofab_now_ns();
 	if (ret)
 		tool_err("cannot start the stream: %s", iiofab_strerror(ret));
 	return ret;
@@ -182,6 +188,41 @@ void tool_session_close(struct tool_session *s)
 	iiofab_disconnect(s->ctx);
 	s->ctx = NULL;
 	s->dev = NULL;
+}
+
+void tool_session_landed(struct tool_session *s, const struct iiofab_block *b)
+{
+	if (!s->first_ns)
+		s->first_ns = b->landed_ns;
+}
+
+static double ms_between(uint64_t a, uint64_t b)
+{
+	return b > a ? (double)(b - a) / 1e6 : 0;
+}
+
+void tool_session_startup(const struct tool_session *s, struct bench_startup *out)
+{
+	*out = (struct bench_startup){ 0 };
+	if (!s->first_ns)
+		return;
+	out->connect_ms = ms_between(s->begin_ns, s->connected_ns);
+	out->open_ms = ms_between(s->connected_ns, s->opened_ns);
+	out->start_ms = ms_between(s->opened_ns, s->started_ns);
+	out->first_block_ms = ms_between(s->started_ns, s->first_ns);
+	out->total_ms = ms_between(s->begin_ns, s->first_ns);
+}
+
+void tool_print_startup(const struct tool_session *s)
+{
+	struct bench_startup st;
+	char line[256];
+
+	tool_session_startup(s, &st);
+	if (st.total_ms > 0 && bench_format_startup(&st, line, sizeof(line)) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		tool_err("%s", line);
+	}
 }
 
 void tool_print_input_stats(const struct iiofab_stream *stream)

@@ -26,6 +26,8 @@
 #include <iiofab.h>
 #include <iiofab/log.h>
 
+#include "bench_stats.h"
+
 #define TOOL_EXIT_OK	0
 #define TOOL_EXIT_FAIL	1
 #define TOOL_EXIT_USAGE	2
@@ -159,6 +161,8 @@ struct tool_session {
 	const struct iiofab_device *dev;
 	uint64_t mask;			/* the channels to stream */
 	struct iiofab_stream *stream;
+	/* CLOCK_MONOTONIC ns at each step, for the time to the first block. */
+	uint64_t begin_ns, connected_ns, opened_ns, started_ns, first_ns;
 };
 
 /* Connects to uri with the options' key, timeouts and verbosity. */
@@ -180,6 +184,12 @@ int tool_session_stream(struct tool_session *s, const struct tool_opts *o,
 int tool_session_start(struct tool_session *s);
 /* Closes the stream and the connection; a closed s is fine. */
 void tool_session_close(struct tool_session *s);
+/* Notes a block that landed: the first one ends the startup. */
+void tool_session_landed(struct tool_session *s, const struct iiofab_block *b);
+/* Where the time to the first block went; total 0 before one landed. */
+void tool_session_startup(const struct tool_session *s, struct bench_startup *out);
+/* For -v: "iiofab: first block after T ms: connect ... A ms, ...". */
+void tool_print_startup(const struct tool_session *s);
 /* The library's counters of an input stream, for -v. */
 void tool_print_input_stats(const struct iiofab_stream *stream);
 

@@ -12,7 +12,8 @@ import sys
 
 KEYS = ["device", "block_size", "blocks", "channels", "reg_path", "seconds",
         "bytes", "samples", "blocks_received", "mb_s", "blocks_per_s",
-        "lost_samples", "latency_us"]
+        "lost_samples", "latency_us", "startup_ms"]
+STARTUP_KEYS = ["connect", "open", "start", "first_block", "total"]
 LATENCY_KEYS = ["n", "mean", "p50", "p99", "max"]
 
 
@@ -23,6 +24,12 @@ def check(doc):
     lat = doc.get("latency_us", {})
     if list(lat) != LATENCY_KEYS:
         problems.append("latency_us keys %s, want %s" % (list(lat), LATENCY_KEYS))
+    startup = doc.get("startup_ms")
+    if startup is not None and list(startup) != STARTUP_KEYS:
+        problems.append("startup_ms keys %s, want %s" % (list(startup), STARTUP_KEYS))
+    if startup is not None and abs(sum(startup[k] for k in STARTUP_KEYS[:-1]) -
+                                   startup["total"]) > 0.01:
+        problems.append("startup_ms parts do not add up to its total: %s" % startup)
     for k in LATENCY_KEYS[1:]:
         v = lat.get(k)
         if (v is None) != (lat.get("n") == 0):

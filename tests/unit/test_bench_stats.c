@@ -146,6 +146,7 @@ static struct bench_report t_report(void)
 		.samples = 524288,
 		.blocks = 4,
 		.lost_samples = 100,
+		.startup = { 10.5, 20.25, 1.0, 3.125, 34.875 },
 	};
 	uint64_t ns[] = { 3000000, 1000000, 4000000, 2000000 };
 	struct bench_lat lat = { 0 };
@@ -175,7 +176,8 @@ static const char t_json[] =
 	"\"bytes\":4194304,\"samples\":524288,\"blocks_received\":4,"
 	"\"mb_s\":2.097,\"blocks_per_s\":2.000,\"lost_samples\":100,"
 	"\"latency_us\":{\"n\":4,\"mean\":2500.000,\"p50\":2000.000,"
-	"\"p99\":4000.000,\"max\":4000.000}}\n";
+	"\"p99\":4000.000,\"max\":4000.000},\"startup_ms\":{\"connect\":10.500,"
+	"\"open\":20.250,\"start\":1.000,\"first_block\":3.125,\"total\":34.875}}\n";
 
 static const char t_empty_json[] =
 	"{\"device\":\"dev \\\"q\\\" \\\\ \\u000a\",\"block_size\":65536,"
@@ -183,7 +185,7 @@ static const char t_empty_json[] =
 	"\"bytes\":0,\"samples\":0,\"blocks_received\":0,\"mb_s\":0.000,"
 	"\"blocks_per_s\":0.000,\"lost_samples\":0,"
 	"\"latency_us\":{\"n\":0,\"mean\":null,\"p50\":null,\"p99\":null,"
-	"\"max\":null}}\n";
+	"\"max\":null},\"startup_ms\":null}\n";
 
 static void test_json(void **state)
 {
@@ -255,7 +257,8 @@ static void test_table(void **state)
 		"latency mean    2500.0 us\n"
 		"latency p50     2000.0 us\n"
 		"latency p99     4000.0 us\n"
-		"latency max     4000.0 us\n");
+		"latency max     4000.0 us\n"
+		"first block     34.9 ms\n");
 	r = t_empty_report();
 	assert_true(bench_format_table(&r, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "latency n       0\n"
