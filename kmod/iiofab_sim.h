@@ -71,6 +71,7 @@ struct iiofab_sim_conv {
 	u64_stats_t underruns;
 	u64_stats_t samples_consumed;
 	u64_stats_t pattern_errors;
+	u64_stats_t samples_produced;
 
 	/*
 	 * Fileio ring of whole scans. head and tail are byte counters that

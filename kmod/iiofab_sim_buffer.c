@@ -74,14 +74,34 @@ static struct iiofab_sim_conv *to_conv(struct iio_buffer *buffer)
 	return container_of(buffer, struct iiofab_sim_conv, buffer);
 }
 
-/* Only the engine thread calls this (see the counters in iiofab_sim.h). */
+static void iiofab_sim_stat_add(u64_stats_t *counter, u64 add)
+{
+	/* Not u64_stats_add(): it takes an unsigned long, 32 bits there. */
+	u64_stats_set(counter, u64_stats_read(counter) + add);
+}
+
+/* Only the engine thread calls these (see the counters in iiofab_sim.h). */
 static void iiofab_sim_count(struct iiofab_sim_conv *conv,
 			     u64_stats_t *counter, u64 add)
 {
 	guard(preempt)();
 	u64_stats_update_begin(&conv->stats_sync);
-	/* Not u64_stats_add(): it takes an unsigned long, 32 bits there. */
-	u64_stats_set(counter, u64_stats_read(counter) + add);
+	iiofab_sim_stat_add(counter, add);
+	u64_stats_update_end(&conv->stats_sync);
+}
+
+/*
+ * ADC: @lost scans converted with nowhere to go. The pattern moves on over
+ * them, and overruns and samples_produced change in one update, so that a
+ * reader never sees one without the other.
+ */
+static void iiofab_sim_count_lost(struct iiofab_sim_conv *conv, u64 lost)
+{
+	conv->n += lost;
+	guard(preempt)();
+	u64_stats_update_begin(&conv->stats_sync);
+	iiofab_sim_stat_add(&conv->overruns, lost);
+	iiofab_sim_stat_add(&conv->samples_produced, lost);
 	u64_stats_update_end(&conv->stats_sync);
 }
 
@@ -278,6 +298,7 @@ static struct dma_fence *iiofab_sim_queue_pop(struct iiofab_sim_conv *conv)
 /* Moves up to @scans whole scans through the DMABUF FIFO; returns scans moved. */
 static u64 iiofab_sim_move_dmabuf(struct iiofab_sim_conv *conv, u64 scans)
 {
+	bool output = iiofab_sim_conv_is_output(conv);
 	u64 moved = 0;
 
 	while (moved < scans) {
@@ -299,6 +320,10 @@ static u64 iiofab_sim_move_dmabuf(struct iiofab_sim_conv *conv, u64 scans)
 		chunk = min_t(u64, total - conv->xfer_off,
 			      (scans - moved) * conv->scan_bytes);
 		iiofab_sim_sg_process(conv, xfer.sgt, conv->xfer_off, chunk);
+		/* Counted before the fence signals, so a woken reader sees it. */
+		if (!output)
+			iiofab_sim_count(conv, &conv->samples_produced,
+					 chunk / conv->scan_bytes);
 		conv->xfer_off += chunk;
 		moved += chunk / conv->scan_bytes;
 		if (conv->xfer_off < total)
@@ -344,6 +369,9 @@ static u64 iiofab_sim_move_ring(struct iiofab_sim_conv *conv, u64 scans)
 	first = min(bytes, conv->ring_size - at);
 	iiofab_sim_process(conv, conv->ring + at, first);
 	iiofab_sim_process(conv, conv->ring, bytes - first);
+	if (!output)
+		iiofab_sim_count(conv, &conv->samples_produced,
+				 bytes / conv->scan_bytes);
 
 	if (output) {
 		smp_store_release(&conv->ring_tail, tail + bytes);
@@ -370,13 +398,11 @@ static void iiofab_sim_account_missed(struct iiofab_sim_conv *conv, u64 missed)
 {
 	if (!missed)
 		return;
-	if (iiofab_sim_conv_is_output(conv)) {
+	/* A DAC's pattern position counts what it consumed, so it stays. */
+	if (iiofab_sim_conv_is_output(conv))
 		iiofab_sim_count(conv, &conv->underruns, missed);
-	} else {
-		/* The converter kept sampling: the ramp moves on regardless. */
-		conv->n += missed;
-		iiofab_sim_count(conv, &conv->overruns, missed);
-	}
+	else
+		iiofab_sim_count_lost(conv, missed);
 }
 
 static bool iiofab_sim_has_work(struct iiofab_sim_conv *conv)
@@ -547,6 +573,7 @@ static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_de
 		u64_stats_set(&conv->underruns, 0);
 		u64_stats_set(&conv->samples_consumed, 0);
 		u64_stats_set(&conv->pattern_errors, 0);
+		u64_stats_set(&conv->samples_produced, 0);
 		u64_stats_update_end(&conv->stats_sync);
 	}
 

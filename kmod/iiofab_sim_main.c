@@ -45,6 +45,7 @@ enum iiofab_sim_counter {
 	IIOFAB_SIM_UNDERRUNS,
 	IIOFAB_SIM_SAMPLES_CONSUMED,
 	IIOFAB_SIM_PATTERN_ERRORS,
+	IIOFAB_SIM_SAMPLES_PRODUCED,
 };
 
 static const char * const iiofab_sim_pattern_names[] = {
@@ -77,6 +78,9 @@ static ssize_t iiofab_sim_counter_show(struct device *dev,
 		break;
 	case IIOFAB_SIM_PATTERN_ERRORS:
 		counter = &conv->pattern_errors;
+		break;
+	case IIOFAB_SIM_SAMPLES_PRODUCED:
+		counter = &conv->samples_produced;
 		break;
 	default:
 		return -EINVAL;
@@ -119,6 +123,8 @@ static IIO_DEVICE_ATTR_RW(pattern, 0);
 static IIO_CONST_ATTR(pattern_available, "ramp sine");
 static IIO_DEVICE_ATTR(overruns, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_OVERRUNS);
+static IIO_DEVICE_ATTR(samples_produced, 0444, iiofab_sim_counter_show, NULL,
+		       IIOFAB_SIM_SAMPLES_PRODUCED);
 static IIO_DEVICE_ATTR(underruns, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_UNDERRUNS);
 static IIO_DEVICE_ATTR(samples_consumed, 0444, iiofab_sim_counter_show, NULL,
@@ -130,6 +136,7 @@ static struct attribute *iiofab_sim_adc_attrs[] = {
 	&iio_dev_attr_pattern.dev_attr.attr,
 	&iio_const_attr_pattern_available.dev_attr.attr,
 	&iio_dev_attr_overruns.dev_attr.attr,
+	&iio_dev_attr_samples_produced.dev_attr.attr,
 	NULL
 };
 

@@ -124,7 +124,7 @@ group_load() {
 	[ "$(cat "$adc/sampling_frequency")" = 250000 ] || fail "sampling_frequency write"
 	if echo 17 >"$adc/pattern" 2>/dev/null; then fail "bad pattern accepted"; fi
 	if echo -5 >"$adc/sampling_frequency" 2>/dev/null; then fail "negative rate accepted"; fi
-	for a in overruns; do [ "$(cat "$adc/$a")" = 0 ] || fail "adc $a"; done
+	for a in overruns samples_produced; do [ "$(cat "$adc/$a")" = 0 ] || fail "adc $a"; done
 	for a in samples_consumed pattern_errors underruns; do
 		[ "$(cat "$dac/$a")" = 0 ] || fail "dac $a"
 	done
@@ -145,14 +145,18 @@ group_load() {
 	echo sine >"$adc/pattern" || fail "pattern write after disable"
 	out=$(cat "$adc/overruns")
 	[ "$out" -gt 0 ] || fail "no overruns counted with nobody reading ($out)"
+	# The 16-scan ring took 16 scans; every other one was lost.
+	[ "$(cat "$adc/samples_produced")" = $((out + 16)) ] ||
+		fail "samples_produced $(cat "$adc/samples_produced"), want overruns $out + 16"
 	sleep 0.1
 	[ "$(cat "$adc/overruns")" = "$out" ] || fail "overruns changed after disable"
-	log "attributes ok (overruns while unread: $out)"
+	log "attributes ok (overruns while unread: $out, samples_produced 16 more)"
 
 	out=$(iio_info -u local: 2>&1) || fail "iio_info: $out"
 	for want in iiofab-sim-adc iiofab-sim-dac "label: adc0" "label: dac0" \
 		    sampling_frequency pattern pattern_available overruns \
-		    samples_consumed pattern_errors underruns voltage0 voltage3; do
+		    samples_produced samples_consumed pattern_errors underruns \
+		    voltage0 voltage3; do
 		grep -q "$want" <<<"$out" || { echo "$out"; fail "iio_info lacks $want"; }
 	done
 	log "iio_info lists both devices and their attributes"
