@@ -35,6 +35,11 @@ static unsigned int channels = 4;
 module_param(channels, uint, 0444);
 MODULE_PARM_DESC(channels, "Channels per converter (default 4, 1 to 16)");
 
+static bool counters = true;
+module_param(counters, bool, 0444);
+MODULE_PARM_DESC(counters,
+		 "Give ADCs an overruns and DACs an underruns attribute (default 1; 0: neither, like mainline IIO drivers)");
+
 /* iio_priv() of each IIO device. */
 struct iiofab_sim_state {
 	struct iiofab_sim_conv *conv;
@@ -147,12 +152,28 @@ static struct attribute *iiofab_sim_dac_attrs[] = {
 	NULL
 };
 
+/*
+ * counters=0 drops the loss counters, as most mainline drivers have none.
+ * The core gives this callback the whole device group (channel attributes
+ * too), so it passes everything else through unchanged.
+ */
+static umode_t iiofab_sim_attr_visible(struct kobject *kobj,
+				       struct attribute *attr, int n)
+{
+	if (!counters && (attr == &iio_dev_attr_overruns.dev_attr.attr ||
+			  attr == &iio_dev_attr_underruns.dev_attr.attr))
+		return 0;
+	return attr->mode;
+}
+
 static const struct attribute_group iiofab_sim_adc_group = {
 	.attrs = iiofab_sim_adc_attrs,
+	.is_visible = iiofab_sim_attr_visible,
 };
 
 static const struct attribute_group iiofab_sim_dac_group = {
 	.attrs = iiofab_sim_dac_attrs,
+	.is_visible = iiofab_sim_attr_visible,
 };
 
 static int iiofab_sim_read_raw(struct iio_dev *indio_dev,

@@ -73,7 +73,7 @@ write_busy() {
 }
 
 group_load() {
-	local params adcs dacs ch d i
+	local params adcs dacs ch d i adc dac out
 	for params in "" "adcs=2 dacs=3 channels=8" "adcs=0 dacs=1 channels=1" \
 		      "adcs=1 dacs=0 channels=16" ""; do
 		# shellcheck disable=SC2086
@@ -104,6 +104,25 @@ group_load() {
 		log "load/unload [${params:-defaults}] ok"
 	done
 
+	# counters=0: no overruns, no underruns; everything else stays.
+	load counters=0
+	adc=$(dev_dir adc0)
+	dac=$(dev_dir dac0)
+	[ "$(cat /sys/module/iiofab_sim/parameters/counters)" = N ] || fail "counters=0 not shown"
+	[ ! -e "$adc/overruns" ] || fail "counters=0: adc has overruns"
+	[ ! -e "$dac/underruns" ] || fail "counters=0: dac has underruns"
+	for a in pattern pattern_available samples_produced sampling_frequency; do
+		[ -e "$adc/$a" ] || fail "counters=0: adc lacks $a"
+	done
+	for a in samples_consumed pattern_errors sampling_frequency; do
+		[ -e "$dac/$a" ] || fail "counters=0: dac lacks $a"
+	done
+	out=$(iio_info -u local: 2>&1) || fail "iio_info: $out"
+	if grep -E "overruns|underruns" <<<"$out"; then fail "counters=0: iio_info shows them"; fi
+	grep -q samples_produced <<<"$out" || fail "counters=0: iio_info lacks samples_produced"
+	unload
+	log "counters=0: no overruns or underruns attribute, the rest is there"
+
 	for params in channels=0 channels=17 adcs=9; do
 		if insmod "$KO" "$params" 2>/dev/null; then
 			unload
@@ -113,9 +132,9 @@ group_load() {
 	log "bad parameters refused"
 
 	load
-	local adc dac out
 	adc=$(dev_dir adc0)
 	dac=$(dev_dir dac0)
+	[ "$(cat /sys/module/iiofab_sim/parameters/counters)" = Y ] || fail "counters default"
 	[ "$(cat "$adc/sampling_frequency")" = 1000000 ] || fail "default sampling_frequency"
 	[ "$(cat "$adc/pattern")" = ramp ] || fail "default pattern"
 	echo sine >"$adc/pattern"
