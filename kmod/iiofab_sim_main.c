@@ -56,6 +56,7 @@ enum iiofab_sim_counter {
 static const char * const iiofab_sim_pattern_names[] = {
 	[IIOFAB_SIM_PATTERN_RAMP] = "ramp",
 	[IIOFAB_SIM_PATTERN_SINE] = "sine",
+	[IIOFAB_SIM_PATTERN_COUNTER] = "counter",
 };
 
 static struct iiofab_sim_conv *to_conv(struct device *dev)
@@ -110,6 +111,9 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 	pattern = sysfs_match_string(iiofab_sim_pattern_names, buf);
 	if (pattern < 0)
 		return pattern;
+	/* A DAC checks what it can lock onto or count; a sine it cannot. */
+	if (iiofab_sim_conv_is_output(conv) && pattern == IIOFAB_SIM_PATTERN_SINE)
+		return -EINVAL;
 
 	/*
 	 * The engine computes the pattern once, at enable. Direct mode holds
@@ -125,7 +129,10 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 }
 
 static IIO_DEVICE_ATTR_RW(pattern, 0);
-static IIO_CONST_ATTR(pattern_available, "ramp sine");
+static IIO_CONST_ATTR_NAMED(adc_pattern_available, pattern_available,
+			    "ramp sine counter");
+static IIO_CONST_ATTR_NAMED(dac_pattern_available, pattern_available,
+			    "ramp counter");
 static IIO_DEVICE_ATTR(overruns, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_OVERRUNS);
 static IIO_DEVICE_ATTR(samples_produced, 0444, iiofab_sim_counter_show, NULL,
@@ -139,13 +146,15 @@ static IIO_DEVICE_ATTR(pattern_errors, 0444, iiofab_sim_counter_show, NULL,
 
 static struct attribute *iiofab_sim_adc_attrs[] = {
 	&iio_dev_attr_pattern.dev_attr.attr,
-	&iio_const_attr_pattern_available.dev_attr.attr,
+	&iio_const_attr_adc_pattern_available.dev_attr.attr,
 	&iio_dev_attr_overruns.dev_attr.attr,
 	&iio_dev_attr_samples_produced.dev_attr.attr,
 	NULL
 };
 
 static struct attribute *iiofab_sim_dac_attrs[] = {
+	&iio_dev_attr_pattern.dev_attr.attr,
+	&iio_const_attr_dac_pattern_available.dev_attr.attr,
 	&iio_dev_attr_samples_consumed.dev_attr.attr,
 	&iio_dev_attr_pattern_errors.dev_attr.attr,
 	&iio_dev_attr_underruns.dev_attr.attr,

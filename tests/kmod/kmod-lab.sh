@@ -114,7 +114,7 @@ group_load() {
 	for a in pattern pattern_available samples_produced sampling_frequency; do
 		[ -e "$adc/$a" ] || fail "counters=0: adc lacks $a"
 	done
-	for a in samples_consumed pattern_errors sampling_frequency; do
+	for a in pattern pattern_available samples_consumed pattern_errors sampling_frequency; do
 		[ -e "$dac/$a" ] || fail "counters=0: dac lacks $a"
 	done
 	out=$(iio_info -u local: 2>&1) || fail "iio_info: $out"
@@ -137,6 +137,14 @@ group_load() {
 	[ "$(cat /sys/module/iiofab_sim/parameters/counters)" = Y ] || fail "counters default"
 	[ "$(cat "$adc/sampling_frequency")" = 1000000 ] || fail "default sampling_frequency"
 	[ "$(cat "$adc/pattern")" = ramp ] || fail "default pattern"
+	[ "$(cat "$dac/pattern")" = ramp ] || fail "default dac pattern"
+	[ "$(cat "$adc/pattern_available")" = "ramp sine counter" ] || fail "adc pattern_available"
+	[ "$(cat "$dac/pattern_available")" = "ramp counter" ] || fail "dac pattern_available"
+	echo counter >"$dac/pattern" || fail "dac pattern counter"
+	if echo sine >"$dac/pattern" 2>/dev/null; then fail "dac accepted sine"; fi
+	[ "$(cat "$dac/pattern")" = counter ] || fail "dac pattern write"
+	echo ramp >"$dac/pattern"
+	echo counter >"$adc/pattern" || fail "adc pattern counter"
 	echo sine >"$adc/pattern"
 	[ "$(cat "$adc/pattern")" = sine ] || fail "pattern write"
 	echo 250000 >"$adc/sampling_frequency"
@@ -185,6 +193,7 @@ group_load() {
 	echo 1 >"$adc/buffer0/enable"
 	echo 1 >"$dac/scan_elements/out_voltage0_en"
 	echo 1 >"$dac/buffer0/enable"
+	write_busy "$dac/pattern" counter || fail "dac pattern change while enabled: not EBUSY"
 	sleep 0.2
 	unload
 	log "unload with running buffers ok"
