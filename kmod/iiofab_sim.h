@@ -74,6 +74,9 @@ struct iiofab_sim_conv {
 	u64_stats_t pattern_errors;
 	u64_stats_t samples_produced;
 
+	/* ADC: scans inject_drop asked to skip, not skipped yet. */
+	atomic64_t drop_pending;
+
 	/*
 	 * Fileio ring of whole scans. head and tail are byte counters that
 	 * only grow: the engine advances one, read()/write() the other.

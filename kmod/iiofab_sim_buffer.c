@@ -403,6 +403,26 @@ static struct dma_fence *iiofab_sim_queue_pop(struct iiofab_sim_conv *conv)
 	return fence;
 }
 
+/*
+ * inject_drop, in a block of @total bytes: the pending scans are skipped
+ * at the first scan boundary strictly inside the block at or after its
+ * middle scan, as if the converter had fallen behind there. Returns how
+ * much of the next @chunk to fill before that point (all of it once the
+ * drop is done, or when a one-scan block has no inside).
+ */
+static size_t iiofab_sim_drop_in_block(struct iiofab_sim_conv *conv,
+				       size_t total, size_t chunk)
+{
+	size_t mid = total / conv->scan_bytes / 2 * conv->scan_bytes;
+
+	if (!mid)
+		return chunk;
+	if (conv->xfer_off < mid)
+		return min(chunk, mid - conv->xfer_off);
+	iiofab_sim_count_lost(conv, atomic64_xchg(&conv->drop_pending, 0));
+	return chunk;
+}
+
 /* Moves up to @scans whole scans through the DMABUF FIFO; returns scans moved. */
 static u64 iiofab_sim_move_dmabuf(struct iiofab_sim_conv *conv, u64 scans)
 {
@@ -427,6 +447,8 @@ static u64 iiofab_sim_move_dmabuf(struct iiofab_sim_conv *conv, u64 scans)
 
 		chunk = min_t(u64, total - conv->xfer_off,
 			      (scans - moved) * conv->scan_bytes);
+		if (!output && atomic64_read(&conv->drop_pending))
+			chunk = iiofab_sim_drop_in_block(conv, total, chunk);
 		iiofab_sim_sg_process(conv, xfer.sgt, conv->xfer_off, chunk);
 		/* Counted before the fence signals, so a woken reader sees it. */
 		if (!output)
@@ -474,6 +496,9 @@ static u64 iiofab_sim_move_ring(struct iiofab_sim_conv *conv, u64 scans)
 	if (!bytes)
 		return 0;
 
+	/* inject_drop: the ring has no blocks; skip before the next scan. */
+	if (!output && atomic64_read(&conv->drop_pending))
+		iiofab_sim_count_lost(conv, atomic64_xchg(&conv->drop_pending, 0));
 	first = min(bytes, conv->ring_size - at);
 	conv->process(conv, conv->ring + at, first);
 	conv->process(conv, conv->ring, bytes - first);
@@ -729,6 +754,8 @@ static int iiofab_sim_disable(struct iio_buffer *buffer, struct iio_dev *indio_d
 	}
 	/* Nothing may wait forever on a block the converter will never move. */
 	iiofab_sim_queue_flush(conv, -EINTR);
+	/* A drop the engine did not reach is forgotten with the run. */
+	atomic64_set(&conv->drop_pending, 0);
 	kvfree(conv->period);
 	conv->period = NULL;
 	return 0;
@@ -998,6 +1025,7 @@ struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output)
 	spin_lock_init(&conv->queue_lock);
 	u64_stats_init(&conv->stats_sync);
 	atomic_set(&conv->attached, 0);
+	atomic64_set(&conv->drop_pending, 0);
 	init_waitqueue_head(&conv->engine_wq);
 
 	conv->buffer.access = &iiofab_sim_access_funcs;

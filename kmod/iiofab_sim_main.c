@@ -128,6 +128,23 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 	return len;
 }
 
+/* Test only: the ADC skips the next N scans inside the block it fills. */
+static ssize_t inject_drop_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	struct iiofab_sim_conv *conv = to_conv(dev);
+	u64 scans;
+	int ret;
+
+	ret = kstrtou64(buf, 10, &scans);
+	if (ret)
+		return ret;
+	/* Writes add up, modulo 2^64 like the scan index itself. */
+	atomic64_add((s64)scans, &conv->drop_pending);
+	return len;
+}
+
 static IIO_DEVICE_ATTR_RW(pattern, 0);
 static IIO_CONST_ATTR_NAMED(adc_pattern_available, pattern_available,
 			    "ramp sine counter");
@@ -137,6 +154,7 @@ static IIO_DEVICE_ATTR(overruns, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_OVERRUNS);
 static IIO_DEVICE_ATTR(samples_produced, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_SAMPLES_PRODUCED);
+static IIO_DEVICE_ATTR_WO(inject_drop, 0);
 static IIO_DEVICE_ATTR(underruns, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_UNDERRUNS);
 static IIO_DEVICE_ATTR(samples_consumed, 0444, iiofab_sim_counter_show, NULL,
@@ -149,6 +167,7 @@ static struct attribute *iiofab_sim_adc_attrs[] = {
 	&iio_const_attr_adc_pattern_available.dev_attr.attr,
 	&iio_dev_attr_overruns.dev_attr.attr,
 	&iio_dev_attr_samples_produced.dev_attr.attr,
+	&iio_dev_attr_inject_drop.dev_attr.attr,
 	NULL
 };
 

@@ -111,7 +111,7 @@ group_load() {
 	[ "$(cat /sys/module/iiofab_sim/parameters/counters)" = N ] || fail "counters=0 not shown"
 	[ ! -e "$adc/overruns" ] || fail "counters=0: adc has overruns"
 	[ ! -e "$dac/underruns" ] || fail "counters=0: dac has underruns"
-	for a in pattern pattern_available samples_produced sampling_frequency; do
+	for a in pattern pattern_available samples_produced inject_drop sampling_frequency; do
 		[ -e "$adc/$a" ] || fail "counters=0: adc lacks $a"
 	done
 	for a in pattern pattern_available samples_consumed pattern_errors sampling_frequency; do
@@ -145,6 +145,8 @@ group_load() {
 	[ "$(cat "$dac/pattern")" = counter ] || fail "dac pattern write"
 	echo ramp >"$dac/pattern"
 	echo counter >"$adc/pattern" || fail "adc pattern counter"
+	[ "$(stat -c %a "$adc/inject_drop")" = 200 ] || fail "inject_drop is not write-only"
+	if echo -1 >"$adc/inject_drop" 2>/dev/null; then fail "inject_drop accepted -1"; fi
 	echo sine >"$adc/pattern"
 	[ "$(cat "$adc/pattern")" = sine ] || fail "pattern write"
 	echo 250000 >"$adc/sampling_frequency"
