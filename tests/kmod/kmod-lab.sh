@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Runs groups of kmod.* tests inside the lab's board guest:
-#   kmod-lab.sh GROUP...   (load fileio dmabuf lifecycle rate bench)
+#   kmod-lab.sh GROUP...   (load fileio dmabuf lifecycle rate counter bench)
 # Needs IIOFAB_BUILD_DIR (set by the lab). After each group the module is
 # unloaded and the kernel log must hold no BUG:, WARNING:, Oops or
 # refcount_t line.
@@ -11,6 +11,7 @@ set -euo pipefail
 BUILD=${IIOFAB_BUILD_DIR:?IIOFAB_BUILD_DIR is not set}
 KO=$BUILD/kmod/iiofab_sim.ko
 T=$BUILD/tests/kmod
+GEN=$BUILD/tests/dac/t_gen_wave
 SYS=/sys/bus/iio/devices
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -352,6 +353,66 @@ group_lifecycle() {
 	unload_while_buffer_fd_held
 }
 
+# The counter pattern, samples_produced, inject_drop, and counters=0 at work.
+group_counter() {
+	local adc dac scans=1048576 out
+	load
+	"$T/t_kmod_counter" adc
+	"$T/t_kmod_counter" drop
+	"$T/t_kmod_counter" drop-paced
+	check_dmesg "counter ADC"
+	"$T/t_kmod_counter" dac
+	check_dmesg "counter DAC"
+
+	# Through fileio, as libiio's tools see it.
+	adc=$(dev_dir adc0)
+	dac=$(dev_dir dac0)
+	echo counter >"$adc/pattern"
+	echo 0 >"$adc/sampling_frequency"
+	iio_readdev -u local: -b 65536 -s $scans iiofab-sim-adc \
+		voltage0 voltage1 voltage2 voltage3 >"$TMP/adc.bin"
+	"$T/t_kmod_counter" check "$TMP/adc.bin" 4 $scans
+	[ "$(cat "$adc/overruns")" = 0 ] || fail "overruns during iio_readdev"
+	out=$(cat "$adc/samples_produced")
+	[ "$out" -ge $scans ] || fail "samples_produced $out < $scans read"
+	log "iio_readdev: $scans scans of counter from 0 ($out produced)"
+	# An armed inject_drop skips the scans before the first one written.
+	echo 777 >"$adc/inject_drop"
+	iio_readdev -u local: -b 4096 -s 65536 iiofab-sim-adc \
+		voltage0 voltage1 voltage2 voltage3 >"$TMP/adc.bin"
+	"$T/t_kmod_counter" check "$TMP/adc.bin" 4 65536 777
+	[ "$(cat "$adc/overruns")" = 777 ] || fail "overruns $(cat "$adc/overruns"), want 777"
+	log "iio_readdev after inject_drop 777: the counter starts at 777"
+	echo ramp >"$adc/pattern"
+
+	echo counter >"$dac/pattern"
+	echo 0 >"$dac/sampling_frequency"
+	"$GEN" counter 4 65536 | iio_writedev -u local: -b 4096 -s 65536 iiofab-sim-dac \
+		voltage0 voltage1 voltage2 voltage3
+	out=$(cat "$dac/samples_consumed")
+	[ "$out" -gt 0 ] || fail "iio_writedev: nothing consumed"
+	[ "$(cat "$dac/pattern_errors")" = 0 ] || fail "iio_writedev counter: pattern errors"
+	"$GEN" counter 4 65536 100 | iio_writedev -u local: -b 4096 -s 65536 iiofab-sim-dac \
+		voltage0 voltage1 voltage2 voltage3
+	[ "$(cat "$dac/pattern_errors")" = 1 ] ||
+		fail "iio_writedev counter, scan 100 corrupted: $(cat "$dac/pattern_errors") errors, want 1"
+	log "iio_writedev: t_gen_wave counter consumed ($out scans) without error, one corruption counted once"
+	echo ramp >"$dac/pattern"
+	unload
+
+	load channels=16
+	"$T/t_kmod_counter" adc
+	unload
+	log "counter with 16 channels ok"
+
+	load counters=0
+	"$T/t_kmod_counter" adc
+	"$T/t_kmod_counter" drop
+	"$T/t_kmod_counter" dac
+	unload
+	log "counters=0: the counter, samples_produced and inject_drop still work"
+}
+
 group_rate() {
 	load
 	"$T/t_kmod_rate"
@@ -364,10 +425,10 @@ group_bench() {
 	unload
 }
 
-[ $# -gt 0 ] || { echo "usage: $0 load|fileio|dmabuf|lifecycle|rate|bench..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 load|fileio|dmabuf|lifecycle|rate|counter|bench..." >&2; exit 2; }
 for group in "$@"; do
 	case $group in
-	load | fileio | dmabuf | lifecycle | rate | bench) ;;
+	load | fileio | dmabuf | lifecycle | rate | counter | bench) ;;
 	*) echo "unknown group $group" >&2; exit 2 ;;
 	esac
 done
