@@ -294,7 +294,17 @@ static void iiofab_sim_counter_produce(struct iiofab_sim_conv *conv, void *dst,
 		iiofab_sim_advance(conv, 1);
 	}
 	/* Whole scans, with the index in a register: @p may alias @conv. */
-	for (n = conv->n; nvals >= nchans; nvals -= nchans, n++) {
+	n = conv->n;
+	if (nchans == 4) {
+		/* The usual scan is le64(n): four at a time, few branches. */
+		for (; nvals >= 16; nvals -= 16, p += 32, n += 4) {
+			put_unaligned_le64(n, p);
+			put_unaligned_le64(n + 1, p + 8);
+			put_unaligned_le64(n + 2, p + 16);
+			put_unaligned_le64(n + 3, p + 24);
+		}
+	}
+	for (; nvals >= nchans; nvals -= nchans, n++) {
 		iiofab_sim_counter_put(p, n, nchans);
 		p += scan_bytes;
 	}
