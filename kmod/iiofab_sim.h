@@ -27,7 +27,8 @@
 
 enum iiofab_sim_pattern {
 	IIOFAB_SIM_PATTERN_RAMP,
-	IIOFAB_SIM_PATTERN_SINE,
+	IIOFAB_SIM_PATTERN_SINE,	/* ADC only */
+	IIOFAB_SIM_PATTERN_COUNTER,
 };
 
 /* One enqueued DMABUF: it keeps its place in the FIFO until its fence signals. */
@@ -71,6 +72,10 @@ struct iiofab_sim_conv {
 	u64_stats_t underruns;
 	u64_stats_t samples_consumed;
 	u64_stats_t pattern_errors;
+	u64_stats_t samples_produced;
+
+	/* ADC: scans inject_drop asked to skip, not skipped yet. */
+	atomic64_t drop_pending;
 
 	/*
 	 * Fileio ring of whole scans. head and tail are byte counters that
@@ -106,6 +111,8 @@ struct iiofab_sim_conv {
 	bool locked;
 	bool scan_bad;
 	size_t xfer_off;
+	/* Produces (ADC) or checks (DAC) @bytes of the pattern, picked at enable. */
+	void (*process)(struct iiofab_sim_conv *conv, void *mem, size_t bytes);
 	__le16 *period;		/* one period of the pattern, interleaved */
 	u32 period_scans;
 	size_t period_vals;

@@ -25,6 +25,7 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/unaligned.h>
 #include <linux/vmalloc.h>
 
 #include <linux/iio/iio.h>
@@ -74,14 +75,34 @@ static struct iiofab_sim_conv *to_conv(struct iio_buffer *buffer)
 	return container_of(buffer, struct iiofab_sim_conv, buffer);
 }
 
-/* Only the engine thread calls this (see the counters in iiofab_sim.h). */
+static void iiofab_sim_stat_add(u64_stats_t *counter, u64 add)
+{
+	/* Not u64_stats_add(): it takes an unsigned long, 32 bits there. */
+	u64_stats_set(counter, u64_stats_read(counter) + add);
+}
+
+/* Only the engine thread calls these (see the counters in iiofab_sim.h). */
 static void iiofab_sim_count(struct iiofab_sim_conv *conv,
 			     u64_stats_t *counter, u64 add)
 {
 	guard(preempt)();
 	u64_stats_update_begin(&conv->stats_sync);
-	/* Not u64_stats_add(): it takes an unsigned long, 32 bits there. */
-	u64_stats_set(counter, u64_stats_read(counter) + add);
+	iiofab_sim_stat_add(counter, add);
+	u64_stats_update_end(&conv->stats_sync);
+}
+
+/*
+ * ADC: @lost scans converted with nowhere to go. The pattern moves on over
+ * them, and overruns and samples_produced change in one update, so that a
+ * reader never sees one without the other.
+ */
+static void iiofab_sim_count_lost(struct iiofab_sim_conv *conv, u64 lost)
+{
+	conv->n += lost;
+	guard(preempt)();
+	u64_stats_update_begin(&conv->stats_sync);
+	iiofab_sim_stat_add(&conv->overruns, lost);
+	iiofab_sim_stat_add(&conv->samples_produced, lost);
 	u64_stats_update_end(&conv->stats_sync);
 }
 
@@ -99,11 +120,12 @@ u64 iiofab_sim_counter_read(const struct iiofab_sim_conv *conv,
 }
 
 /*
- * Both patterns repeat: the ramp every 65536 scans (16-bit samples wrap),
- * the sine every IIOFAB_SIM_SINE_PERIOD scans. One period of the enabled
- * channels' interleaved samples is computed at enable, so the engine only
- * copies (ADC) or compares (DAC) runs of it: on an emulated board the
- * sample-by-sample loop cost more CPU than the transport it feeds.
+ * The ramp and the sine repeat: the ramp every 65536 scans (16-bit samples
+ * wrap), the sine every IIOFAB_SIM_SINE_PERIOD scans. One period of the
+ * enabled channels' interleaved samples is computed at enable, so the
+ * engine only copies (ADC) or compares (DAC) runs of it: on an emulated
+ * board the sample-by-sample loop cost more CPU than the transport it feeds.
+ * The counter never repeats; see iiofab_sim_counter_produce().
  */
 #define IIOFAB_SIM_RAMP_PERIOD	65536
 
@@ -126,9 +148,9 @@ static u64 iiofab_sim_advance(struct iiofab_sim_conv *conv, size_t vals)
 	return done;
 }
 
-/* ADC: writes the next @bytes of the interleaved pattern to @dst. */
-static void iiofab_sim_produce(struct iiofab_sim_conv *conv, void *dst,
-			       size_t bytes)
+/* ADC: writes the next @bytes of the interleaved period to @dst. */
+static void iiofab_sim_period_produce(struct iiofab_sim_conv *conv, void *dst,
+				      size_t bytes)
 {
 	size_t nvals = bytes / sizeof(__le16), total = conv->period_vals;
 	__le16 *p = dst;
@@ -171,8 +193,8 @@ static void iiofab_sim_check_values(struct iiofab_sim_conv *conv,
 }
 
 /* DAC: checks @bytes of consumed data against the ramp. */
-static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
-			       size_t bytes)
+static void iiofab_sim_period_consume(struct iiofab_sim_conv *conv, void *src,
+				      size_t bytes)
 {
 	size_t nvals = bytes / sizeof(__le16), total = conv->period_vals;
 	const __le16 *p = src;
@@ -206,13 +228,129 @@ static void iiofab_sim_consume(struct iiofab_sim_conv *conv, const void *src,
 		iiofab_sim_count(conv, &conv->pattern_errors, bad);
 }
 
-static void iiofab_sim_process(struct iiofab_sim_conv *conv, void *mem,
-			       size_t bytes)
+/*
+ * The counter: the enabled channel at position i of scan n (i = 0 for the
+ * lowest enabled scan index) holds bits [16 (i mod 4), 16 (i mod 4) + 16) of
+ * n. A scan is thus the first scan_bytes of le64(n) repeated: it is written
+ * and checked a 64-bit word at a time, with no table, since the data never
+ * repeats. Only a scan split across two pages goes value by value.
+ */
+static u16 iiofab_sim_counter_value(u64 n, unsigned int pos)
 {
-	if (iiofab_sim_conv_is_output(conv))
-		iiofab_sim_consume(conv, mem, bytes);
-	else
-		iiofab_sim_produce(conv, mem, bytes);
+	return (u16)(n >> (16 * (pos % 4)));
+}
+
+static void iiofab_sim_counter_put(u8 *p, u64 n, unsigned int nchans)
+{
+	unsigned int q;
+
+	for (q = nchans / 4; q; q--, p += 8)
+		put_unaligned_le64(n, p);
+	switch (nchans % 4) {
+	case 3:
+		put_unaligned_le16((u16)(n >> 32), p + 4);
+		fallthrough;
+	case 2:
+		put_unaligned_le32((u32)n, p);
+		break;
+	case 1:
+		put_unaligned_le16((u16)n, p);
+		break;
+	}
+}
+
+static bool iiofab_sim_counter_ok(const u8 *p, u64 n, unsigned int nchans)
+{
+	unsigned int q;
+
+	for (q = nchans / 4; q; q--, p += 8)
+		if (get_unaligned_le64(p) != n)
+			return false;
+	switch (nchans % 4) {
+	case 3:
+		if (get_unaligned_le16(p + 4) != (u16)(n >> 32))
+			return false;
+		fallthrough;
+	case 2:
+		return get_unaligned_le32(p) == (u32)n;
+	case 1:
+		return get_unaligned_le16(p) == (u16)n;
+	}
+	return true;
+}
+
+/* ADC: writes the next @bytes of the counter to @dst. */
+static void iiofab_sim_counter_produce(struct iiofab_sim_conv *conv, void *dst,
+				       size_t bytes)
+{
+	unsigned int nchans = conv->nchans;
+	size_t nvals = bytes / sizeof(__le16), scan_bytes = conv->scan_bytes;
+	u8 *p = dst;
+	u64 n;
+
+	/* The rest of a scan the previous page began. */
+	for (; nvals && conv->pos; nvals--, p += sizeof(__le16)) {
+		put_unaligned_le16(iiofab_sim_counter_value(conv->n, conv->pos), p);
+		iiofab_sim_advance(conv, 1);
+	}
+	/* Whole scans, with the index in a register: @p may alias @conv. */
+	n = conv->n;
+	if (nchans == 4) {
+		/* The usual scan is le64(n): four at a time, few branches. */
+		for (; nvals >= 16; nvals -= 16, p += 32, n += 4) {
+			put_unaligned_le64(n, p);
+			put_unaligned_le64(n + 1, p + 8);
+			put_unaligned_le64(n + 2, p + 16);
+			put_unaligned_le64(n + 3, p + 24);
+		}
+	}
+	for (; nvals >= nchans; nvals -= nchans, n++) {
+		iiofab_sim_counter_put(p, n, nchans);
+		p += scan_bytes;
+	}
+	conv->n = n;
+	/* The start of a scan the next page ends. */
+	for (; nvals; nvals--, p += sizeof(__le16)) {
+		put_unaligned_le16(iiofab_sim_counter_value(conv->n, conv->pos), p);
+		iiofab_sim_advance(conv, 1);
+	}
+}
+
+/* DAC: checks one value of a scan split across pages. */
+static void iiofab_sim_counter_check_value(struct iiofab_sim_conv *conv,
+					   const u8 *p, u64 *scans, u64 *bad)
+{
+	if (get_unaligned_le16(p) != iiofab_sim_counter_value(conv->n, conv->pos))
+		conv->scan_bad = true;
+	if (iiofab_sim_advance(conv, 1)) {
+		(*scans)++;
+		*bad += conv->scan_bad;
+		conv->scan_bad = false;
+	}
+}
+
+/* DAC: checks @bytes of consumed data against the counter. */
+static void iiofab_sim_counter_consume(struct iiofab_sim_conv *conv, void *src,
+				       size_t bytes)
+{
+	unsigned int nchans = conv->nchans;
+	size_t nvals = bytes / sizeof(__le16), scan_bytes = conv->scan_bytes;
+	const u8 *p = src;
+	u64 scans = 0, bad = 0, n;
+
+	for (; nvals && conv->pos; nvals--, p += sizeof(__le16))
+		iiofab_sim_counter_check_value(conv, p, &scans, &bad);
+	for (n = conv->n; nvals >= nchans; nvals -= nchans, n++) {
+		bad += !iiofab_sim_counter_ok(p, n, nchans);
+		p += scan_bytes;
+	}
+	scans += n - conv->n;
+	conv->n = n;
+	for (; nvals; nvals--, p += sizeof(__le16))
+		iiofab_sim_counter_check_value(conv, p, &scans, &bad);
+	iiofab_sim_count(conv, &conv->samples_consumed, scans);
+	if (bad)
+		iiofab_sim_count(conv, &conv->pattern_errors, bad);
 }
 
 /*
@@ -240,7 +378,7 @@ static void iiofab_sim_sg_process(struct iiofab_sim_conv *conv,
 					    seg - off, len);
 			void *va = kmap_local_page(page);
 
-			iiofab_sim_process(conv, va + offset_in_page(at), chunk);
+			conv->process(conv, va + offset_in_page(at), chunk);
 			kunmap_local(va);
 			off += chunk;
 			len -= chunk;
@@ -275,9 +413,30 @@ static struct dma_fence *iiofab_sim_queue_pop(struct iiofab_sim_conv *conv)
 	return fence;
 }
 
+/*
+ * inject_drop, in a block of @total bytes: the pending scans are skipped
+ * at the first scan boundary strictly inside the block at or after its
+ * middle scan, as if the converter had fallen behind there. Returns how
+ * much of the next @chunk to fill before that point (all of it once the
+ * drop is done, or when a one-scan block has no inside).
+ */
+static size_t iiofab_sim_drop_in_block(struct iiofab_sim_conv *conv,
+				       size_t total, size_t chunk)
+{
+	size_t mid = total / conv->scan_bytes / 2 * conv->scan_bytes;
+
+	if (!mid)
+		return chunk;
+	if (conv->xfer_off < mid)
+		return min(chunk, mid - conv->xfer_off);
+	iiofab_sim_count_lost(conv, atomic64_xchg(&conv->drop_pending, 0));
+	return chunk;
+}
+
 /* Moves up to @scans whole scans through the DMABUF FIFO; returns scans moved. */
 static u64 iiofab_sim_move_dmabuf(struct iiofab_sim_conv *conv, u64 scans)
 {
+	bool output = iiofab_sim_conv_is_output(conv);
 	u64 moved = 0;
 
 	while (moved < scans) {
@@ -298,7 +457,13 @@ static u64 iiofab_sim_move_dmabuf(struct iiofab_sim_conv *conv, u64 scans)
 
 		chunk = min_t(u64, total - conv->xfer_off,
 			      (scans - moved) * conv->scan_bytes);
+		if (!output && atomic64_read(&conv->drop_pending))
+			chunk = iiofab_sim_drop_in_block(conv, total, chunk);
 		iiofab_sim_sg_process(conv, xfer.sgt, conv->xfer_off, chunk);
+		/* Counted before the fence signals, so a woken reader sees it. */
+		if (!output)
+			iiofab_sim_count(conv, &conv->samples_produced,
+					 chunk / conv->scan_bytes);
 		conv->xfer_off += chunk;
 		moved += chunk / conv->scan_bytes;
 		if (conv->xfer_off < total)
@@ -341,9 +506,15 @@ static u64 iiofab_sim_move_ring(struct iiofab_sim_conv *conv, u64 scans)
 	if (!bytes)
 		return 0;
 
+	/* inject_drop: the ring has no blocks; skip before the next scan. */
+	if (!output && atomic64_read(&conv->drop_pending))
+		iiofab_sim_count_lost(conv, atomic64_xchg(&conv->drop_pending, 0));
 	first = min(bytes, conv->ring_size - at);
-	iiofab_sim_process(conv, conv->ring + at, first);
-	iiofab_sim_process(conv, conv->ring, bytes - first);
+	conv->process(conv, conv->ring + at, first);
+	conv->process(conv, conv->ring, bytes - first);
+	if (!output)
+		iiofab_sim_count(conv, &conv->samples_produced,
+				 bytes / conv->scan_bytes);
 
 	if (output) {
 		smp_store_release(&conv->ring_tail, tail + bytes);
@@ -370,13 +541,11 @@ static void iiofab_sim_account_missed(struct iiofab_sim_conv *conv, u64 missed)
 {
 	if (!missed)
 		return;
-	if (iiofab_sim_conv_is_output(conv)) {
+	/* A DAC's pattern position counts what it consumed, so it stays. */
+	if (iiofab_sim_conv_is_output(conv))
 		iiofab_sim_count(conv, &conv->underruns, missed);
-	} else {
-		/* The converter kept sampling: the ramp moves on regardless. */
-		conv->n += missed;
-		iiofab_sim_count(conv, &conv->overruns, missed);
-	}
+	else
+		iiofab_sim_count_lost(conv, missed);
 }
 
 static bool iiofab_sim_has_work(struct iiofab_sim_conv *conv)
@@ -518,6 +687,21 @@ static int iiofab_sim_period_alloc(struct iiofab_sim_conv *conv)
 	return 0;
 }
 
+/* Picks how the engine produces or checks the pattern for this run. */
+static int iiofab_sim_pattern_setup(struct iiofab_sim_conv *conv)
+{
+	bool output = iiofab_sim_conv_is_output(conv);
+
+	if (conv->pattern == IIOFAB_SIM_PATTERN_COUNTER) {
+		conv->process = output ? iiofab_sim_counter_consume :
+					 iiofab_sim_counter_produce;
+		return 0;
+	}
+	conv->process = output ? iiofab_sim_period_consume :
+				 iiofab_sim_period_produce;
+	return iiofab_sim_period_alloc(conv);
+}
+
 static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_dev)
 {
 	struct iiofab_sim_conv *conv = to_conv(buffer);
@@ -547,10 +731,11 @@ static int iiofab_sim_enable(struct iio_buffer *buffer, struct iio_dev *indio_de
 		u64_stats_set(&conv->underruns, 0);
 		u64_stats_set(&conv->samples_consumed, 0);
 		u64_stats_set(&conv->pattern_errors, 0);
+		u64_stats_set(&conv->samples_produced, 0);
 		u64_stats_update_end(&conv->stats_sync);
 	}
 
-	ret = iiofab_sim_period_alloc(conv);
+	ret = iiofab_sim_pattern_setup(conv);
 	if (ret)
 		return ret;
 
@@ -579,6 +764,8 @@ static int iiofab_sim_disable(struct iio_buffer *buffer, struct iio_dev *indio_d
 	}
 	/* Nothing may wait forever on a block the converter will never move. */
 	iiofab_sim_queue_flush(conv, -EINTR);
+	/* A drop the engine did not reach is forgotten with the run. */
+	atomic64_set(&conv->drop_pending, 0);
 	kvfree(conv->period);
 	conv->period = NULL;
 	return 0;
@@ -848,6 +1035,7 @@ struct iiofab_sim_conv *iiofab_sim_conv_alloc(struct device *dev, bool output)
 	spin_lock_init(&conv->queue_lock);
 	u64_stats_init(&conv->stats_sync);
 	atomic_set(&conv->attached, 0);
+	atomic64_set(&conv->drop_pending, 0);
 	init_waitqueue_head(&conv->engine_wq);
 
 	conv->buffer.access = &iiofab_sim_access_funcs;

@@ -35,6 +35,11 @@ static unsigned int channels = 4;
 module_param(channels, uint, 0444);
 MODULE_PARM_DESC(channels, "Channels per converter (default 4, 1 to 16)");
 
+static bool counters = true;
+module_param(counters, bool, 0444);
+MODULE_PARM_DESC(counters,
+		 "Give ADCs an overruns and DACs an underruns attribute (default 1; 0: neither, like mainline IIO drivers)");
+
 /* iio_priv() of each IIO device. */
 struct iiofab_sim_state {
 	struct iiofab_sim_conv *conv;
@@ -45,11 +50,13 @@ enum iiofab_sim_counter {
 	IIOFAB_SIM_UNDERRUNS,
 	IIOFAB_SIM_SAMPLES_CONSUMED,
 	IIOFAB_SIM_PATTERN_ERRORS,
+	IIOFAB_SIM_SAMPLES_PRODUCED,
 };
 
 static const char * const iiofab_sim_pattern_names[] = {
 	[IIOFAB_SIM_PATTERN_RAMP] = "ramp",
 	[IIOFAB_SIM_PATTERN_SINE] = "sine",
+	[IIOFAB_SIM_PATTERN_COUNTER] = "counter",
 };
 
 static struct iiofab_sim_conv *to_conv(struct device *dev)
@@ -78,6 +85,9 @@ static ssize_t iiofab_sim_counter_show(struct device *dev,
 	case IIOFAB_SIM_PATTERN_ERRORS:
 		counter = &conv->pattern_errors;
 		break;
+	case IIOFAB_SIM_SAMPLES_PRODUCED:
+		counter = &conv->samples_produced;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -101,6 +111,9 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 	pattern = sysfs_match_string(iiofab_sim_pattern_names, buf);
 	if (pattern < 0)
 		return pattern;
+	/* A DAC checks what it can lock onto or count; a sine it cannot. */
+	if (iiofab_sim_conv_is_output(conv) && pattern == IIOFAB_SIM_PATTERN_SINE)
+		return -EINVAL;
 
 	/*
 	 * The engine computes the pattern once, at enable. Direct mode holds
@@ -115,10 +128,33 @@ static ssize_t pattern_store(struct device *dev, struct device_attribute *attr,
 	return len;
 }
 
+/* Test only: the ADC skips the next N scans inside the block it fills. */
+static ssize_t inject_drop_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t len)
+{
+	struct iiofab_sim_conv *conv = to_conv(dev);
+	u64 scans;
+	int ret;
+
+	ret = kstrtou64(buf, 10, &scans);
+	if (ret)
+		return ret;
+	/* Writes add up, modulo 2^64 like the scan index itself. */
+	atomic64_add((s64)scans, &conv->drop_pending);
+	return len;
+}
+
 static IIO_DEVICE_ATTR_RW(pattern, 0);
-static IIO_CONST_ATTR(pattern_available, "ramp sine");
+static IIO_CONST_ATTR_NAMED(adc_pattern_available, pattern_available,
+			    "ramp sine counter");
+static IIO_CONST_ATTR_NAMED(dac_pattern_available, pattern_available,
+			    "ramp counter");
 static IIO_DEVICE_ATTR(overruns, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_OVERRUNS);
+static IIO_DEVICE_ATTR(samples_produced, 0444, iiofab_sim_counter_show, NULL,
+		       IIOFAB_SIM_SAMPLES_PRODUCED);
+static IIO_DEVICE_ATTR_WO(inject_drop, 0);
 static IIO_DEVICE_ATTR(underruns, 0444, iiofab_sim_counter_show, NULL,
 		       IIOFAB_SIM_UNDERRUNS);
 static IIO_DEVICE_ATTR(samples_consumed, 0444, iiofab_sim_counter_show, NULL,
@@ -128,24 +164,44 @@ static IIO_DEVICE_ATTR(pattern_errors, 0444, iiofab_sim_counter_show, NULL,
 
 static struct attribute *iiofab_sim_adc_attrs[] = {
 	&iio_dev_attr_pattern.dev_attr.attr,
-	&iio_const_attr_pattern_available.dev_attr.attr,
+	&iio_const_attr_adc_pattern_available.dev_attr.attr,
 	&iio_dev_attr_overruns.dev_attr.attr,
+	&iio_dev_attr_samples_produced.dev_attr.attr,
+	&iio_dev_attr_inject_drop.dev_attr.attr,
 	NULL
 };
 
 static struct attribute *iiofab_sim_dac_attrs[] = {
+	&iio_dev_attr_pattern.dev_attr.attr,
+	&iio_const_attr_dac_pattern_available.dev_attr.attr,
 	&iio_dev_attr_samples_consumed.dev_attr.attr,
 	&iio_dev_attr_pattern_errors.dev_attr.attr,
 	&iio_dev_attr_underruns.dev_attr.attr,
 	NULL
 };
 
+/*
+ * counters=0 drops the loss counters, as most mainline drivers have none.
+ * The core gives this callback the whole device group (channel attributes
+ * too), so it passes everything else through unchanged.
+ */
+static umode_t iiofab_sim_attr_visible(struct kobject *kobj,
+				       struct attribute *attr, int n)
+{
+	if (!counters && (attr == &iio_dev_attr_overruns.dev_attr.attr ||
+			  attr == &iio_dev_attr_underruns.dev_attr.attr))
+		return 0;
+	return attr->mode;
+}
+
 static const struct attribute_group iiofab_sim_adc_group = {
 	.attrs = iiofab_sim_adc_attrs,
+	.is_visible = iiofab_sim_attr_visible,
 };
 
 static const struct attribute_group iiofab_sim_dac_group = {
 	.attrs = iiofab_sim_dac_attrs,
+	.is_visible = iiofab_sim_attr_visible,
 };
 
 static int iiofab_sim_read_raw(struct iio_dev *indio_dev,

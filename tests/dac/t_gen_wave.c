@@ -9,6 +9,11 @@
  *     simulator must count as exactly one pattern error
  *   t_gen_wave down CHANNELS SCANS
  *     a falling ramp, which the simulator counts as wrong in every scan
+ *   t_gen_wave counter CHANNELS SCANS [CORRUPT_SCAN]
+ *     the simulator's counter (its DAC's pattern set to counter): channel c
+ *     of scan n holds bits [16 (c mod 4), 16 (c mod 4) + 16) of n, from
+ *     n = 0, as the DAC counts the scans it consumed since enable; with
+ *     CORRUPT_SCAN as for ramp
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,19 +34,41 @@ static int write_all(const uint8_t *p, size_t len)
 	return 0;
 }
 
+enum wave { WAVE_RAMP, WAVE_DOWN, WAVE_COUNTER };
+
+static uint16_t wave_value(enum wave wave, unsigned long long n, unsigned long c)
+{
+	switch (wave) {
+	case WAVE_DOWN:
+		return (uint16_t)(-n + 4096 * c);
+	case WAVE_COUNTER:
+		return (uint16_t)(n >> (16 * (c % 4)));
+	case WAVE_RAMP:
+		break;
+	}
+	return (uint16_t)(n + 4096 * c);
+}
+
 int main(int argc, char **argv)
 {
 	enum { CHUNK_SCANS = 8192 };
+	static const char *const names[] = {
+		[WAVE_RAMP] = "ramp", [WAVE_DOWN] = "down", [WAVE_COUNTER] = "counter",
+	};
 	unsigned long channels;
 	unsigned long long scans, corrupt = ~0ull;
+	enum wave wave;
 	uint8_t *buf;
-	int down;
+	size_t i;
 
-	if (argc < 4 || argc > 5 || (strcmp(argv[1], "ramp") && strcmp(argv[1], "down"))) {
-		fprintf(stderr, "usage: t_gen_wave ramp|down CHANNELS SCANS [CORRUPT_SCAN]\n");
+	for (i = 0; argc > 1 && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(argv[1], names[i]))
+			break;
+	if (argc < 4 || argc > 5 || i == sizeof(names) / sizeof(names[0])) {
+		fprintf(stderr, "usage: t_gen_wave ramp|down|counter CHANNELS SCANS [CORRUPT_SCAN]\n");
 		return 2;
 	}
-	down = !strcmp(argv[1], "down");
+	wave = (enum wave)i;
 	channels = strtoul(argv[2], NULL, 0);
 	scans = strtoull(argv[3], NULL, 0);
 	if (argc == 5)
@@ -59,7 +86,7 @@ int main(int argc, char **argv)
 
 		for (unsigned long long n = n0; n < n0 + todo; n++) {
 			for (unsigned long c = 0; c < channels; c++) {
-				uint16_t v = (uint16_t)((down ? -n : n) + 4096 * c);
+				uint16_t v = wave_value(wave, n, c);
 
 				if (n == corrupt && c == 0)
 					v++;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # Runs groups of kmod.* tests inside the lab's board guest:
-#   kmod-lab.sh GROUP...   (load fileio dmabuf lifecycle rate bench)
+#   kmod-lab.sh GROUP...   (load fileio dmabuf lifecycle rate counter bench)
 # Needs IIOFAB_BUILD_DIR (set by the lab). After each group the module is
 # unloaded and the kernel log must hold no BUG:, WARNING:, Oops or
 # refcount_t line.
@@ -11,6 +11,7 @@ set -euo pipefail
 BUILD=${IIOFAB_BUILD_DIR:?IIOFAB_BUILD_DIR is not set}
 KO=$BUILD/kmod/iiofab_sim.ko
 T=$BUILD/tests/kmod
+GEN=$BUILD/tests/dac/t_gen_wave
 SYS=/sys/bus/iio/devices
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -73,7 +74,7 @@ write_busy() {
 }
 
 group_load() {
-	local params adcs dacs ch d i
+	local params adcs dacs ch d i adc dac out
 	for params in "" "adcs=2 dacs=3 channels=8" "adcs=0 dacs=1 channels=1" \
 		      "adcs=1 dacs=0 channels=16" ""; do
 		# shellcheck disable=SC2086
@@ -104,6 +105,25 @@ group_load() {
 		log "load/unload [${params:-defaults}] ok"
 	done
 
+	# counters=0: no overruns, no underruns; everything else stays.
+	load counters=0
+	adc=$(dev_dir adc0)
+	dac=$(dev_dir dac0)
+	[ "$(cat /sys/module/iiofab_sim/parameters/counters)" = N ] || fail "counters=0 not shown"
+	[ ! -e "$adc/overruns" ] || fail "counters=0: adc has overruns"
+	[ ! -e "$dac/underruns" ] || fail "counters=0: dac has underruns"
+	for a in pattern pattern_available samples_produced inject_drop sampling_frequency; do
+		[ -e "$adc/$a" ] || fail "counters=0: adc lacks $a"
+	done
+	for a in pattern pattern_available samples_consumed pattern_errors sampling_frequency; do
+		[ -e "$dac/$a" ] || fail "counters=0: dac lacks $a"
+	done
+	out=$(iio_info -u local: 2>&1) || fail "iio_info: $out"
+	if grep -E "overruns|underruns" <<<"$out"; then fail "counters=0: iio_info shows them"; fi
+	grep -q samples_produced <<<"$out" || fail "counters=0: iio_info lacks samples_produced"
+	unload
+	log "counters=0: no overruns or underruns attribute, the rest is there"
+
 	for params in channels=0 channels=17 adcs=9; do
 		if insmod "$KO" "$params" 2>/dev/null; then
 			unload
@@ -113,18 +133,28 @@ group_load() {
 	log "bad parameters refused"
 
 	load
-	local adc dac out
 	adc=$(dev_dir adc0)
 	dac=$(dev_dir dac0)
+	[ "$(cat /sys/module/iiofab_sim/parameters/counters)" = Y ] || fail "counters default"
 	[ "$(cat "$adc/sampling_frequency")" = 1000000 ] || fail "default sampling_frequency"
 	[ "$(cat "$adc/pattern")" = ramp ] || fail "default pattern"
+	[ "$(cat "$dac/pattern")" = ramp ] || fail "default dac pattern"
+	[ "$(cat "$adc/pattern_available")" = "ramp sine counter" ] || fail "adc pattern_available"
+	[ "$(cat "$dac/pattern_available")" = "ramp counter" ] || fail "dac pattern_available"
+	echo counter >"$dac/pattern" || fail "dac pattern counter"
+	if echo sine >"$dac/pattern" 2>/dev/null; then fail "dac accepted sine"; fi
+	[ "$(cat "$dac/pattern")" = counter ] || fail "dac pattern write"
+	echo ramp >"$dac/pattern"
+	echo counter >"$adc/pattern" || fail "adc pattern counter"
+	[ "$(stat -c %a "$adc/inject_drop")" = 200 ] || fail "inject_drop is not write-only"
+	if echo -1 >"$adc/inject_drop" 2>/dev/null; then fail "inject_drop accepted -1"; fi
 	echo sine >"$adc/pattern"
 	[ "$(cat "$adc/pattern")" = sine ] || fail "pattern write"
 	echo 250000 >"$adc/sampling_frequency"
 	[ "$(cat "$adc/sampling_frequency")" = 250000 ] || fail "sampling_frequency write"
 	if echo 17 >"$adc/pattern" 2>/dev/null; then fail "bad pattern accepted"; fi
 	if echo -5 >"$adc/sampling_frequency" 2>/dev/null; then fail "negative rate accepted"; fi
-	for a in overruns; do [ "$(cat "$adc/$a")" = 0 ] || fail "adc $a"; done
+	for a in overruns samples_produced; do [ "$(cat "$adc/$a")" = 0 ] || fail "adc $a"; done
 	for a in samples_consumed pattern_errors underruns; do
 		[ "$(cat "$dac/$a")" = 0 ] || fail "dac $a"
 	done
@@ -145,14 +175,18 @@ group_load() {
 	echo sine >"$adc/pattern" || fail "pattern write after disable"
 	out=$(cat "$adc/overruns")
 	[ "$out" -gt 0 ] || fail "no overruns counted with nobody reading ($out)"
+	# The 16-scan ring took 16 scans; every other one was lost.
+	[ "$(cat "$adc/samples_produced")" = $((out + 16)) ] ||
+		fail "samples_produced $(cat "$adc/samples_produced"), want overruns $out + 16"
 	sleep 0.1
 	[ "$(cat "$adc/overruns")" = "$out" ] || fail "overruns changed after disable"
-	log "attributes ok (overruns while unread: $out)"
+	log "attributes ok (overruns while unread: $out, samples_produced 16 more)"
 
 	out=$(iio_info -u local: 2>&1) || fail "iio_info: $out"
 	for want in iiofab-sim-adc iiofab-sim-dac "label: adc0" "label: dac0" \
 		    sampling_frequency pattern pattern_available overruns \
-		    samples_consumed pattern_errors underruns voltage0 voltage3; do
+		    samples_produced samples_consumed pattern_errors underruns \
+		    voltage0 voltage3; do
 		grep -q "$want" <<<"$out" || { echo "$out"; fail "iio_info lacks $want"; }
 	done
 	log "iio_info lists both devices and their attributes"
@@ -162,6 +196,7 @@ group_load() {
 	echo 1 >"$adc/buffer0/enable"
 	echo 1 >"$dac/scan_elements/out_voltage0_en"
 	echo 1 >"$dac/buffer0/enable"
+	write_busy "$dac/pattern" counter || fail "dac pattern change while enabled: not EBUSY"
 	sleep 0.2
 	unload
 	log "unload with running buffers ok"
@@ -318,6 +353,66 @@ group_lifecycle() {
 	unload_while_buffer_fd_held
 }
 
+# The counter pattern, samples_produced, inject_drop, and counters=0 at work.
+group_counter() {
+	local adc dac scans=1048576 out
+	load
+	"$T/t_kmod_counter" adc
+	"$T/t_kmod_counter" drop
+	"$T/t_kmod_counter" drop-paced
+	check_dmesg "counter ADC"
+	"$T/t_kmod_counter" dac
+	check_dmesg "counter DAC"
+
+	# Through fileio, as libiio's tools see it.
+	adc=$(dev_dir adc0)
+	dac=$(dev_dir dac0)
+	echo counter >"$adc/pattern"
+	echo 0 >"$adc/sampling_frequency"
+	iio_readdev -u local: -b 65536 -s $scans iiofab-sim-adc \
+		voltage0 voltage1 voltage2 voltage3 >"$TMP/adc.bin"
+	"$T/t_kmod_counter" check "$TMP/adc.bin" 4 $scans
+	[ "$(cat "$adc/overruns")" = 0 ] || fail "overruns during iio_readdev"
+	out=$(cat "$adc/samples_produced")
+	[ "$out" -ge $scans ] || fail "samples_produced $out < $scans read"
+	log "iio_readdev: $scans scans of counter from 0 ($out produced)"
+	# An armed inject_drop skips the scans before the first one written.
+	echo 777 >"$adc/inject_drop"
+	iio_readdev -u local: -b 4096 -s 65536 iiofab-sim-adc \
+		voltage0 voltage1 voltage2 voltage3 >"$TMP/adc.bin"
+	"$T/t_kmod_counter" check "$TMP/adc.bin" 4 65536 777
+	[ "$(cat "$adc/overruns")" = 777 ] || fail "overruns $(cat "$adc/overruns"), want 777"
+	log "iio_readdev after inject_drop 777: the counter starts at 777"
+	echo ramp >"$adc/pattern"
+
+	echo counter >"$dac/pattern"
+	echo 0 >"$dac/sampling_frequency"
+	"$GEN" counter 4 65536 | iio_writedev -u local: -b 4096 -s 65536 iiofab-sim-dac \
+		voltage0 voltage1 voltage2 voltage3
+	out=$(cat "$dac/samples_consumed")
+	[ "$out" -gt 0 ] || fail "iio_writedev: nothing consumed"
+	[ "$(cat "$dac/pattern_errors")" = 0 ] || fail "iio_writedev counter: pattern errors"
+	"$GEN" counter 4 65536 100 | iio_writedev -u local: -b 4096 -s 65536 iiofab-sim-dac \
+		voltage0 voltage1 voltage2 voltage3
+	[ "$(cat "$dac/pattern_errors")" = 1 ] ||
+		fail "iio_writedev counter, scan 100 corrupted: $(cat "$dac/pattern_errors") errors, want 1"
+	log "iio_writedev: t_gen_wave counter consumed ($out scans) without error, one corruption counted once"
+	echo ramp >"$dac/pattern"
+	unload
+
+	load channels=16
+	"$T/t_kmod_counter" adc
+	unload
+	log "counter with 16 channels ok"
+
+	load counters=0
+	"$T/t_kmod_counter" adc
+	"$T/t_kmod_counter" drop
+	"$T/t_kmod_counter" dac
+	unload
+	log "counters=0: the counter, samples_produced and inject_drop still work"
+}
+
 group_rate() {
 	load
 	"$T/t_kmod_rate"
@@ -330,10 +425,10 @@ group_bench() {
 	unload
 }
 
-[ $# -gt 0 ] || { echo "usage: $0 load|fileio|dmabuf|lifecycle|rate|bench..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 load|fileio|dmabuf|lifecycle|rate|counter|bench..." >&2; exit 2; }
 for group in "$@"; do
 	case $group in
-	load | fileio | dmabuf | lifecycle | rate | bench) ;;
+	load | fileio | dmabuf | lifecycle | rate | counter | bench) ;;
 	*) echo "unknown group $group" >&2; exit 2 ;;
 	esac
 done

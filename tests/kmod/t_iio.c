@@ -372,6 +372,50 @@ void t_ramp_fill(uint16_t *data, uint64_t nscans, uint64_t n,
 			data[i * nchans + k] = t_ramp(n + i, chans[k]);
 }
 
+uint64_t t_counter_index(const uint16_t *scan, unsigned int nchans)
+{
+	uint64_t n = 0;
+	unsigned int k;
+
+	for (k = 0; k < nchans && k < 4; k++)
+		n |= (uint64_t)scan[k] << (16 * k);
+	return n;
+}
+
+uint64_t t_counter_check(const uint16_t *data, uint64_t nscans, uint64_t n,
+			 unsigned int nchans)
+{
+	uint64_t bad = 0, i;
+	unsigned int k;
+
+	for (i = 0; i < nscans; i++) {
+		for (k = 0; k < nchans; k++) {
+			uint16_t want = t_counter(n + i, k);
+			uint16_t got = data[i * nchans + k];
+
+			if (got == want)
+				continue;
+			if (!bad)
+				fprintf(stderr, "mismatch at scan %" PRIu64
+					" position %u: got %#06x, want %#06x\n",
+					n + i, k, got, want);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+void t_counter_fill(uint16_t *data, uint64_t nscans, uint64_t n,
+		    unsigned int nchans)
+{
+	uint64_t i;
+	unsigned int k;
+
+	for (i = 0; i < nscans; i++)
+		for (k = 0; k < nchans; k++)
+			data[i * nchans + k] = t_counter(n + i, k);
+}
+
 int t_stream_open(struct t_stream *st, int dev, unsigned int nblocks, size_t block_size)
 {
 	unsigned int i;

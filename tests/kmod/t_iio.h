@@ -99,4 +99,24 @@ uint64_t t_ramp_check(const uint16_t *data, uint64_t nscans, uint64_t n,
 void t_ramp_fill(uint16_t *data, uint64_t nscans, uint64_t n,
 		 const unsigned int *chans, unsigned int nchans);
 
+/*
+ * The counter pattern: the enabled channel at position @pos of scan @n
+ * (0 = lowest enabled scan index) holds bits [16 (pos mod 4), +16) of n.
+ */
+static inline uint16_t t_counter(uint64_t n, unsigned int pos)
+{
+	return (uint16_t)(n >> (16 * (pos % 4)));
+}
+
+/*
+ * The scan index one counter scan identifies: all 64 bits with 4 or more
+ * channels, n mod 2^(16 nchans) with fewer.
+ */
+uint64_t t_counter_index(const uint16_t *scan, unsigned int nchans);
+/* As t_ramp_check()/t_ramp_fill(), for the counter from scan index @n. */
+uint64_t t_counter_check(const uint16_t *data, uint64_t nscans, uint64_t n,
+			 unsigned int nchans);
+void t_counter_fill(uint16_t *data, uint64_t nscans, uint64_t n,
+		    unsigned int nchans);
+
 #endif /* T_IIO_H */

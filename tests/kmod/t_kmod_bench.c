@@ -2,8 +2,9 @@
 /*
  * kmod.bench: the unthrottled simulated ADC's throughput (sampling_frequency
  * 0, all channels) through fileio (libiio's local backend, as iio_readdev
- * uses it) and through DMABUF blocks. Prints figures, asserts nothing
- * beyond "data flowed".
+ * uses it) and through DMABUF blocks, for the ramp (copied from a period
+ * table) and the counter (generated scan by scan). Prints figures, asserts
+ * nothing beyond "data flowed".
  *   t_kmod_bench [SECONDS]
  */
 #include <errno.h>
@@ -22,13 +23,16 @@
 #define NBLOCKS		8
 #define BLOCK_SIZE	(1024 * 1024)
 
-static void report(const char *path, uint64_t bytes, double secs)
+static const char *const patterns[] = { "ramp", "counter" };
+
+static void report(const char *path, const char *pattern, uint64_t bytes, double secs)
 {
-	t_log("kmod.bench adc %-6s %8.1f MB/s  %7.2f MS/s  (%" PRIu64 " bytes in %.2f s)",
-	      path, bytes / secs / 1e6, bytes / secs / (2.0 * NCHANS) / 1e6, bytes, secs);
+	t_log("kmod.bench adc %-6s %-7s %8.1f MB/s  %7.2f MS/s  (%" PRIu64 " bytes in %.2f s)",
+	      path, pattern, bytes / secs / 1e6, bytes / secs / (2.0 * NCHANS) / 1e6,
+	      bytes, secs);
 }
 
-static int bench_fileio(int dev, double secs)
+static int bench_fileio(int dev, const char *pattern, double secs)
 {
 	struct iio_context *ctx;
 	struct iio_device *idev;
@@ -63,11 +67,11 @@ static int bench_fileio(int dev, double secs)
 	} while (t - t0 < secs);
 	iio_buffer_destroy(buf);
 	iio_context_destroy(ctx);
-	report("fileio", bytes, t - t0);
+	report("fileio", pattern, bytes, t - t0);
 	return 0;
 }
 
-static int bench_dmabuf(int dev, double secs)
+static int bench_dmabuf(int dev, const char *pattern, double secs)
 {
 	struct t_stream st;
 	int ret;
@@ -96,21 +100,30 @@ static int bench_dmabuf(int dev, double secs)
 	}
 	T_CHECK(!t_buffer_enable(dev, false), "disable");
 	t_stream_close(&st);
-	report("dmabuf", bytes, t - t0);
+	report("dmabuf", pattern, bytes, t - t0);
 	return 0;
+}
+
+static int bench_pattern(int dev, const char *pattern, double secs)
+{
+	T_CHECK(!t_attr_write(dev, "pattern", pattern), "pattern %s", pattern);
+	return bench_fileio(dev, pattern, secs) || bench_dmabuf(dev, pattern, secs);
 }
 
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? strtod(argv[1], NULL) : 3.0;
 	int dev = t_find_device("adc0");
-	int ret;
+	unsigned int i;
+	int ret = 0;
 
 	if (dev < 0) {
 		fprintf(stderr, "no iiofab-sim adc0: is iiofab_sim loaded?\n");
 		return 1;
 	}
-	ret = bench_fileio(dev, secs) || bench_dmabuf(dev, secs);
+	for (i = 0; !ret && i < sizeof(patterns) / sizeof(patterns[0]); i++)
+		ret = bench_pattern(dev, patterns[i], secs);
+	t_attr_write(dev, "pattern", "ramp");
 	t_attr_write(dev, "sampling_frequency", "1000000");
 	return ret;
 }
