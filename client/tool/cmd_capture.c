@@ -55,7 +55,7 @@ static int capture_take(struct capture *c, struct iiofab_block *b)
 	int ret, slept = 0;
 
 	c->lost += b->lost_samples;
-	if (o->verify_ramp)
+	if (o->verify)
 		tool_verify_block(&c->v, b);
 	if (o->samples && take > o->samples - c->samples)
 		take = o->samples - c->samples;
@@ -117,8 +117,8 @@ static int capture_open(struct capture *c)
 	if (ret)
 		return ret;
 	c->scan_bytes = iiofab_stream_get_scan_bytes(c->s.stream);
-	if (o->verify_ramp && tool_verify_init(&c->v, c->s.stream)) {
-		tool_err("--verify-ramp: unsupported sample format");
+	if (o->verify && tool_verify_init(&c->v, o->verify, c->s.stream)) {
+		tool_err("--verify: a sample format this pattern does not use");
 		return -EINVAL;
 	}
 	if (!strcmp(o->output, "-")) {
@@ -181,7 +181,7 @@ static int capture_report(const struct capture *c, uint64_t stop_ns, int status)
 {
 	double elapsed = (double)(stop_ns - c->t0_ns) / 1e9;
 
-	if (c->o->verify_ramp && !tool_verify_report(&c->v))
+	if (c->o->verify && !tool_verify_report(&c->v))
 		status = TOOL_EXIT_FAIL;
 	fprintf(stderr, "captured %" PRIu64 " samples (%" PRIu64 " bytes) in "
 		"%.2f s, %.2f MB/s, %" PRIu64 " lost\n", c->samples, c->bytes,
@@ -219,9 +219,14 @@ static const struct tool_cmd_opt capture_opts[] = {
 	{ TOOL_OPT_BLOCK_SIZE, NULL },
 	{ TOOL_OPT_BLOCKS, NULL },
 	{ TOOL_OPT_OUTPUT, NULL },
-	{ TOOL_OPT_VERIFY_RAMP, "check every sample against the simulator's "
-	  "ramp: channel with scan index c at scan n holds (n + 4096 c) mod "
-	  "2^bits; mismatches fail the run" },
+	{ TOOL_OPT_VERIFY, "check every sample against the simulator's pattern "
+	  "PATTERN at the scan index its block's first_sample names, and that "
+	  "every block starts where the previous one ended plus the loss it "
+	  "reports; a mismatch fails the run. ramp: the channel with scan index "
+	  "c holds (n + 4096 c) mod 2^bits at scan n. counter: the enabled "
+	  "channel at position i (0 = lowest scan index) holds bits 16(i mod 4) "
+	  "to 16(i mod 4) + 15 of n, so four channels name every scan" },
+	{ TOOL_OPT_VERIFY_RAMP, NULL },
 	{ TOOL_OPT_DELAY_MS, "hold each block MS milliseconds before releasing "
 	  "it (a deliberately slow consumer)" },
 	{ TOOL_OPT_NO_PROGRESS, NULL },
@@ -238,8 +243,12 @@ const struct tool_cmd tool_cmd_capture = {
 	"to stderr when it is a terminal. The last stderr line is always\n"
 	"  captured N samples (B bytes) in T s, R MB/s, L lost\n"
 	"where N counts scans written and L scans the server lost (overrun);\n"
-	"with --verify-ramp the line before it is\n"
-	"  verify: N blocks checked, B bad blocks, S bad samples\n"
+	"with --verify the two lines before it are\n"
+	"  account: D delivered + L lost = E scans, the converter's index at the\n"
+	"  end of the last block; A blocks out of place\n"
+	"  verify: N blocks checked, B bad blocks, S bad samples (T torn, M misplaced)\n"
+	"(torn: the block's data is not one run of the pattern; misplaced: it is,\n"
+	"but not from its first_sample; \"stream's index\" for the ramp, which names scans modulo 2^bits only).\n"
 	"SIGINT or SIGTERM stops the capture early: what was captured stays\n"
 	"written, the summary lines follow, and the command exits 1. A server\n"
 	"that sends no block for the --timeout fails the capture the same way.\n",

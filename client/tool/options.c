@@ -197,9 +197,20 @@ static int opt_cyclic(struct tool_opts *o, const char *arg)
 	return 0;
 }
 
+static int opt_verify(struct tool_opts *o, const char *arg)
+{
+	if (!strcmp(arg, "ramp"))
+		o->verify = TOOL_PATTERN_RAMP;
+	else if (!strcmp(arg, "counter"))
+		o->verify = TOOL_PATTERN_COUNTER;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int opt_verify_ramp(struct tool_opts *o, const char *arg)
 {
-	o->verify_ramp = true;
+	o->verify = TOOL_PATTERN_RAMP;
 	return 0;
 }
 
@@ -285,9 +296,11 @@ static const struct tool_option options[TOOL_OPT_COUNT] = {
 		opt_input },
 	[TOOL_OPT_CYCLIC] = { "cyclic", 0, NULL,
 		"repeat the input as a waveform", NULL, opt_cyclic },
+	[TOOL_OPT_VERIFY] = { "verify", 0, "PATTERN",
+		"check every sample against the simulator's pattern (ramp or counter)",
+		" (ramp or counter)", opt_verify },
 	[TOOL_OPT_VERIFY_RAMP] = { "verify-ramp", 0, NULL,
-		"check every sample against the simulator's ramp", NULL,
-		opt_verify_ramp },
+		"the same as --verify ramp", NULL, opt_verify_ramp },
 	[TOOL_OPT_DELAY_MS] = { "delay-ms", 0, "MS",
 		"pause MS milliseconds at every block", NULL, opt_delay_ms },
 	[TOOL_OPT_NO_PROGRESS] = { "no-progress", 0, NULL,

@@ -8,7 +8,7 @@
  *   session.c    connection, key file, device and channel lookup, streams
  *   wait.c       waits on a stream, an input and SIGINT/SIGTERM (signalfd)
  *   progress.c   the progress line of capture and play
- *   verify.c     the ramp check of capture --verify-ramp
+ *   verify.c     the pattern and accounting checks of capture --verify
  *   log.c        the tool's messages and the library's log callback
  *
  * Calls go one way: main -> cmd_* -> session, wait, progress, verify ->
@@ -40,6 +40,13 @@
 /* ---- options (options.c) --------------------------------------------- */
 
 /* Every option the tool has; the first ones every command takes. */
+/* The simulator's patterns a capture can check (kmod/README.md). */
+enum tool_pattern {
+	TOOL_PATTERN_NONE,
+	TOOL_PATTERN_RAMP,	/* channel scan index c at scan n: (n + 4096 c) mod 2^bits */
+	TOOL_PATTERN_COUNTER,	/* enabled channel i at scan n: bits 16(i mod 4).. of n */
+};
+
 enum tool_opt {
 	TOOL_OPT_PSK_FILE,
 	TOOL_OPT_INSECURE,
@@ -56,6 +63,7 @@ enum tool_opt {
 	TOOL_OPT_OUTPUT,
 	TOOL_OPT_INPUT,
 	TOOL_OPT_CYCLIC,
+	TOOL_OPT_VERIFY,
 	TOOL_OPT_VERIFY_RAMP,
 	TOOL_OPT_DELAY_MS,
 	TOOL_OPT_NO_PROGRESS,
@@ -83,7 +91,7 @@ struct tool_opts {
 	const char *output;
 	const char *input;
 	bool cyclic;
-	bool verify_ramp;
+	enum tool_pattern verify;	/* --verify, --verify-ramp */
 	unsigned int delay_ms;
 	bool no_progress;
 	bool buffer_attr;
@@ -261,9 +269,10 @@ void tool_progress_show(struct tool_progress *p, uint64_t samples,
 /* Ends a drawn line, so a message that follows starts a line of its own. */
 void tool_progress_break(struct tool_progress *p);
 
-/* ---- the ramp check (verify.c) --------------------------------------- */
+/* ---- the pattern check (verify.c) ------------------------------------ */
 
 struct tool_verifier {
+	enum tool_pattern pattern;
 	unsigned int n;
 	size_t scan_bytes;
 	size_t offset[TOOL_MAX_CHANNELS];
@@ -272,12 +281,24 @@ struct tool_verifier {
 	uint64_t checked_blocks;
 	uint64_t bad_blocks;
 	uint64_t bad_samples;
+	uint64_t torn_blocks;		/* bad blocks not even self-consistent */
+	uint64_t misplaced_blocks;	/* intact, but not at their first_sample */
+	/* The accounting: every block starts where the last one ended plus
+	 * the loss it reports. */
+	uint64_t next_scan;		/* end of the last block, as reported */
+	uint64_t delivered;		/* scans in checked blocks */
+	uint64_t lost;			/* lost_samples of checked blocks */
+	uint64_t account_errors;	/* blocks that broke that rule */
 };
 
 /* -EINVAL for a sample format the check does not handle. */
-int tool_verify_init(struct tool_verifier *v, const struct iiofab_stream *s);
+int tool_verify_init(struct tool_verifier *v, enum tool_pattern pattern,
+		     const struct iiofab_stream *s);
 void tool_verify_block(struct tool_verifier *v, const struct iiofab_block *b);
-/* The "verify:" summary line; false when a block was bad or none checked. */
+/*
+ * The "account:" and "verify:" summary lines; false when a block was bad,
+ * broke the accounting, or none was checked.
+ */
 bool tool_verify_report(const struct tool_verifier *v);
 
 #endif /* IIOFAB_TOOL_H */

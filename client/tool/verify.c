@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * capture --verify-ramp: the simulator's channel with scan index c holds
- * (n + 4096 c) mod 2^bits at scan n, so every delivered block can be
- * checked against its first_sample. Where each sample sits in a scan is
- * the library's to say (iiofab_stream_get_channel_offset), not computed
- * again here.
+ * capture --verify ramp|counter: every delivered sample checked against the
+ * simulator's pattern at the scan index its block's first_sample names
+ * (kmod/README.md defines both patterns), and the accounting checked with
+ * it: each block starts where the previous one ended plus the loss it
+ * reports. With the counter pattern on four or more channels the data
+ * carries each scan's full 64-bit index, so a block that passes proves the
+ * daemon's first_sample, and with it every loss report, exact. Where each
+ * sample sits in a scan is the library's to say
+ * (iiofab_stream_get_channel_offset), not computed again here.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,9 +19,11 @@
 /* The first few bad blocks are described; the rest only counted. */
 #define DESCRIBED_BAD_BLOCKS 5
 
-int tool_verify_init(struct tool_verifier *v, const struct iiofab_stream *s)
+int tool_verify_init(struct tool_verifier *v, enum tool_pattern pattern,
+		     const struct iiofab_stream *s)
 {
 	*v = (struct tool_verifier){
+		.pattern = pattern,
 		.n = iiofab_stream_get_channels_count(s),
 		.scan_bytes = iiofab_stream_get_scan_bytes(s),
 	};
@@ -32,7 +38,8 @@ int tool_verify_init(struct tool_verifier *v, const struct iiofab_stream *s)
 		v->offset[i] = iiofab_stream_get_channel_offset(s, i);
 		sz = v->fmt[i].storage_bits / 8;
 		if (!sz || sz > 8 || v->fmt[i].bits > 32 ||
-		    v->offset[i] + sz > v->scan_bytes)
+		    v->offset[i] + sz > v->scan_bytes ||
+		    (pattern == TOOL_PATTERN_COUNTER && v->fmt[i].bits != 16))
 			return -EINVAL;
 	}
 	return 0;
@@ -63,46 +70,83 @@ static uint64_t sample(const struct tool_verifier *v, const uint8_t *data,
 	return (raw >> f->shift) & bits_mask(f);
 }
 
-/*
- * Tells a block that is an intact ramp starting at the wrong scan (the
- * first_sample accounting is off) from one whose data is broken (torn).
- */
-static void describe_bad_block(const struct tool_verifier *v,
-			       const struct iiofab_block *b)
+/* What channel c (its position in the scan) holds at scan index idx. */
+static uint64_t expected(const struct tool_verifier *v, uint64_t idx, unsigned int c)
 {
-	uint64_t mask = bits_mask(&v->fmt[0]);
-	uint64_t start = 0;
+	if (v->pattern == TOOL_PATTERN_COUNTER)
+		return (idx >> (16 * (c % 4))) & 0xffff;
+	return (idx + 4096ull * v->scan_index[c]) & bits_mask(&v->fmt[c]);
+}
+
+/* The scan index the first scan of data names, as far as the pattern tells. */
+static uint64_t index_of(const struct tool_verifier *v, const uint8_t *data, uint64_t *modulus)
+{
+	uint64_t idx = 0;
+
+	if (v->pattern == TOOL_PATTERN_RAMP) {
+		*modulus = bits_mask(&v->fmt[0]) + 1;
+		return (sample(v, data, 0, 0) - 4096ull * v->scan_index[0]) & (*modulus - 1);
+	}
+	for (unsigned int c = 0; c < v->n && c < 4; c++)
+		idx |= sample(v, data, 0, c) << (16 * c);
+	*modulus = v->n >= 4 ? 0 : 1ull << (16 * v->n);	/* 0: 2^64 */
+	return idx;
+}
+
+/*
+ * Tells a block that is an intact pattern starting at the wrong scan
+ * (misplaced: the first_sample accounting is off) from one whose data is
+ * broken (torn), and describes the first few.
+ */
+static void classify_bad_block(struct tool_verifier *v, const struct iiofab_block *b)
+{
+	uint64_t modulus, start = index_of(v, b->data, &modulus);
+	uint64_t off = start - b->first_sample;
 	bool intact = true;
 
-	for (size_t n = 0; n < b->samples && intact; n++) {
-		for (unsigned int c = 0; c < v->n && intact; c++) {
-			uint64_t got = sample(v, b->data, n, c);
-
-			if (n == 0 && c == 0)
-				start = (got - 4096ull * v->scan_index[0]) & mask;
-			intact = got == ((start + n + 4096ull * v->scan_index[c]) & mask);
-		}
-	}
+	for (size_t n = 0; n < b->samples && intact; n++)
+		for (unsigned int c = 0; c < v->n && intact; c++)
+			intact = sample(v, b->data, n, c) == expected(v, start + n, c);
 	if (intact)
-		tool_err("verify: block seq %" PRIu64 " is an intact ramp that "
-			 "starts %" PRId64 " scans (mod %" PRIu64 ") after its "
-			 "first_sample", b->seq,
-			 (int64_t)((start - b->first_sample) & mask), mask + 1);
+		v->misplaced_blocks++;
 	else
-		tool_err("verify: block seq %" PRIu64 " is not a continuous ramp "
-			 "(torn or corrupt data)", b->seq);
+		v->torn_blocks++;
+	if (v->bad_blocks >= DESCRIBED_BAD_BLOCKS)
+		return;
+	if (!intact)
+		tool_err("verify: block seq %" PRIu64 " is not a continuous %s (torn or corrupt "
+			 "data)", b->seq, v->pattern == TOOL_PATTERN_RAMP ? "ramp" : "counter");
+	else if (modulus)
+		tool_err("verify: block seq %" PRIu64 " is intact and starts %" PRIu64 " scans "
+			 "(mod %" PRIu64 ") after its first_sample", b->seq, off % modulus, modulus);
+	else
+		tool_err("verify: block seq %" PRIu64 " is intact and starts at scan %" PRIu64
+			 ", %" PRId64 " scans from its first_sample", b->seq, start, (int64_t)off);
+}
+
+static void account(struct tool_verifier *v, const struct iiofab_block *b)
+{
+	if (b->first_sample != v->next_scan + b->lost_samples) {
+		if (v->account_errors < DESCRIBED_BAD_BLOCKS)
+			tool_err("verify: block seq %" PRIu64 " starts at scan %" PRIu64 ", but the "
+				 "last one ended at %" PRIu64 " and it reports %" PRIu64 " lost",
+				 b->seq, b->first_sample, v->next_scan, b->lost_samples);
+		v->account_errors++;
+	}
+	v->next_scan = b->first_sample + b->samples;
+	v->delivered += b->samples;
+	v->lost += b->lost_samples;
 }
 
 void tool_verify_block(struct tool_verifier *v, const struct iiofab_block *b)
 {
 	uint64_t bad = 0;
 
+	account(v, b);
 	for (size_t n = 0; n < b->samples; n++) {
 		for (unsigned int c = 0; c < v->n; c++) {
 			uint64_t got = sample(v, b->data, n, c);
-			uint64_t want = (b->first_sample + n +
-					 4096ull * v->scan_index[c]) &
-					bits_mask(&v->fmt[c]);
+			uint64_t want = expected(v, b->first_sample + n, c);
 
 			if (got == want)
 				continue;
@@ -117,16 +161,22 @@ void tool_verify_block(struct tool_verifier *v, const struct iiofab_block *b)
 	v->checked_blocks++;
 	if (!bad)
 		return;
-	if (v->bad_blocks < DESCRIBED_BAD_BLOCKS)
-		describe_bad_block(v, b);
+	classify_bad_block(v, b);
 	v->bad_blocks++;
 	v->bad_samples += bad;
 }
 
 bool tool_verify_report(const struct tool_verifier *v)
 {
+	fprintf(stderr, "account: %" PRIu64 " delivered + %" PRIu64 " lost = %" PRIu64
+		" scans, the %s index at the end of the last block; %" PRIu64
+		" blocks out of place\n", v->delivered, v->lost, v->delivered + v->lost,
+		v->pattern == TOOL_PATTERN_COUNTER ? "converter's" : "stream's",
+		v->account_errors);
 	fprintf(stderr, "verify: %" PRIu64 " blocks checked, %" PRIu64
-		" bad blocks, %" PRIu64 " bad samples\n", v->checked_blocks,
-		v->bad_blocks, v->bad_samples);
-	return v->checked_blocks && !v->bad_blocks;
+		" bad blocks, %" PRIu64 " bad samples (%" PRIu64 " torn, %" PRIu64
+		" misplaced)\n", v->checked_blocks, v->bad_blocks, v->bad_samples,
+		v->torn_blocks, v->misplaced_blocks);
+	return v->checked_blocks && !v->bad_blocks && !v->account_errors &&
+	       v->delivered + v->lost == v->next_scan;
 }
