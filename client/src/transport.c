@@ -390,6 +390,23 @@ static int create_epoll(struct transport *t)
 	return 0;
 }
 
+/* What RC recovery costs on this connection: each lost packet that no later
+ * packet reveals waits one ACK timeout before it is sent again. */
+static void log_qp_timers(const struct transport *t)
+{
+	struct ibv_qp_attr a;
+	struct ibv_qp_init_attr init;
+
+	if (!iiofab_logger_enabled(t->log, IIOFAB_LOGGER_DEBUG) ||
+	    ibv_query_qp(t->id->qp, &a, IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY,
+			 &init))
+		return;
+	iiofab_log_debug(t->log, "QP %u: local ACK timeout 2^%u x 4.096 us (%.0f ms), "
+			 "%u retries, %u RNR retries", t->id->qp->qp_num, a.timeout,
+			 a.timeout ? 4.096e-3 * (double)(1ull << a.timeout) : 0.0,
+			 a.retry_cnt, a.rnr_retry);
+}
+
 static int establish(struct transport *t, const struct transport_params *p,
 		     int64_t deadline)
 {
@@ -422,6 +439,7 @@ static int establish(struct transport *t, const struct transport_params *p,
 	if (ret)
 		return ret;
 	t->connected = true;
+	log_qp_timers(t);
 	return 0;
 }
 
