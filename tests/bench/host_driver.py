@@ -19,13 +19,14 @@ and connection setup count for neither. The iiofab ADC figures are
 that landed after its warm-up, over that window, with each block's latency
 from READY to landed; the board CPU is taken over the same window, between
 the lines bench -v marks it with. Its whole-run CPU (*_whole) counts the
-warm-up's CPU but only the window's bytes.
+warm-up's CPU but only the window's bytes; the row also has bench's
+startup_ms, the time from its start to the first block and its parts.
 
 perftest reports its own figure, over as much as the iiofab run it is
 compared with (perftest_argv): ib_read_bw for the same counted window as
 iiofab bench, after a warm-up as long, ib_write_bw for the same volume as
-iiofab play. Every row has the bytes its rate counts and the window it
-took them in (seconds).
+iiofab play. Every row has the bytes its rate counts, the window it took
+them in (seconds) and the tool's whole run (wall_s).
 """
 
 import array
@@ -51,6 +52,12 @@ DAC = "iiofab-sim-dac"
 # What iiofab bench -v prints on stderr at the edges of its counted window.
 BENCH_MARKS = ("iiofab: bench: warm-up over, counting",
                "iiofab: bench: counting over")
+# Where iiofab bench's time from its start to the first block landed went
+# (its startup_ms): connect (resolution, connection, handshake, device
+# table), open (OPEN_STREAM: the board's arena and registration, the
+# landing buffer's), start (START), first_block (START's reply to the first
+# block landed), and their total.
+STARTUP_PARTS = ("connect", "open", "start", "first_block", "total")
 PLAYED_RE = re.compile(r"played (\d+) samples \((\d+) bytes\) in ([\d.]+) s, "
                        r"([\d.]+) MB/s, (\d+) underruns")
 
@@ -163,6 +170,10 @@ def bench_figures(text):
              "latency_n": lat["n"]}
         for k in ("mean", "p50", "p99", "max"):
             f["latency_%s_us" % k] = lat[k]
+        startup = doc.get("startup_ms")
+        if startup is not None:
+            for k in STARTUP_PARTS:
+                f["startup_%s_ms" % k] = startup[k]
     except (ValueError, TypeError, KeyError) as e:
         raise BenchError("iiofab bench printed no figures (%s): %s" % (
             e, tail(text, 2)))
@@ -476,7 +487,11 @@ class Driver:
                "t_start": round(time.time() - self.results["started"], 1)}
         try:
             before = self.board.must("cpu", name=server)
+            t0 = time.monotonic()
             figures = fn(lambda: self.board.must("cpu", name=server))
+            # The tool's whole run, set-up and warm-up included, next to the
+            # window its rate is taken over (seconds).
+            row["wall_s"] = time.monotonic() - t0
             after = self.board.must("cpu", name=server)
             steady = figures.pop("steady", None)
             row.update(figures)

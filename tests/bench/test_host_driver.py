@@ -14,7 +14,11 @@ BENCH_JSON = (
     '"bytes":4194304,"samples":524288,"blocks_received":4,'
     '"mb_s":2.097,"blocks_per_s":2.000,"lost_samples":100,'
     '"latency_us":{"n":4,"mean":2500.000,"p50":2000.000,'
-    '"p99":4000.000,"max":4000.000}}\n')
+    '"p99":4000.000,"max":4000.000},"startup_ms":{"connect":10.500,'
+    '"open":20.250,"start":1.000,"first_block":3.125,"total":34.875}}\n')
+STARTUP = {"startup_connect_ms": 10.5, "startup_open_ms": 20.25,
+           "startup_start_ms": 1.0, "startup_first_block_ms": 3.125,
+           "startup_total_ms": 34.875}
 
 # The end of what ib_read_bw -D 8 -f 1 -s 1048576 printed in the lab
 # (perftest 4.5-0.17): 136 iterations counted in its 6 s window.
@@ -89,7 +93,13 @@ class MeterTest(unittest.TestCase):
             "lost_samples": 100, "blocks_received": 4, "blocks_per_s": 2.0,
             "reg_path": "dmabuf", "latency_n": 4, "latency_mean_us": 2500.0,
             "latency_p50_us": 2000.0, "latency_p99_us": 4000.0,
-            "latency_max_us": 4000.0})
+            "latency_max_us": 4000.0, **STARTUP})
+
+    def test_bench_without_startup_has_no_startup_figures(self):
+        text = BENCH_JSON[:BENCH_JSON.index(',"startup_ms"')] + \
+            ',"startup_ms":null}\n'
+        f = host_driver.bench_figures(text)
+        self.assertFalse([k for k in f if k.startswith("startup_")])
 
     def test_bench_without_blocks_is_an_error(self):
         text = BENCH_JSON.replace('"blocks_received":4', '"blocks_received":0')
