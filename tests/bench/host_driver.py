@@ -5,7 +5,7 @@
   host_driver.py WORKDIR
 
 Reads WORKDIR/plan.json (written by tests/bench/run), measures at each block
-size, side by side: perftest's ib_read_bw/ib_write_bw (the link's ceiling),
+size, side by side: perftest's ib_read_bw/ib_write_bw (the link's reference),
 iiofab bench/play against iiofabd, and libiio's iio_readdev/iio_writedev
 against iiod, with board CPU snapshots around every transfer. Results go to
 WORKDIR/results.json after every measurement, so a run cut short still
@@ -19,7 +19,14 @@ and connection setup count for neither. The iiofab ADC figures are
 that landed after its warm-up, over that window, with each block's latency
 from READY to landed; the board CPU is taken over the same window, between
 the lines bench -v marks it with. Its whole-run CPU (*_whole) counts the
-warm-up's CPU but only the window's bytes. perftest reports its own.
+warm-up's CPU but only the window's bytes; the row also has bench's
+startup_ms, the time from its start to the first block and its parts.
+
+perftest reports its own figure, over as much as the iiofab run it is
+compared with (perftest_argv): ib_read_bw for the same counted window as
+iiofab bench, after a warm-up as long, ib_write_bw for the same volume as
+iiofab play. Every row has the bytes its rate counts, the window it took
+them in (seconds) and the tool's whole run (wall_s).
 """
 
 import array
@@ -45,6 +52,12 @@ DAC = "iiofab-sim-dac"
 # What iiofab bench -v prints on stderr at the edges of its counted window.
 BENCH_MARKS = ("iiofab: bench: warm-up over, counting",
                "iiofab: bench: counting over")
+# Where iiofab bench's time from its start to the first block landed went
+# (its startup_ms): connect (resolution, connection, handshake, device
+# table), open (OPEN_STREAM: the board's arena and registration, the
+# landing buffer's), start (START), first_block (START's reply to the first
+# block landed), and their total.
+STARTUP_PARTS = ("connect", "open", "start", "first_block", "total")
 PLAYED_RE = re.compile(r"played (\d+) samples \((\d+) bytes\) in ([\d.]+) s, "
                        r"([\d.]+) MB/s, (\d+) underruns")
 
@@ -157,6 +170,10 @@ def bench_figures(text):
              "latency_n": lat["n"]}
         for k in ("mean", "p50", "p99", "max"):
             f["latency_%s_us" % k] = lat[k]
+        startup = doc.get("startup_ms")
+        if startup is not None:
+            for k in STARTUP_PARTS:
+                f["startup_%s_ms" % k] = startup[k]
     except (ValueError, TypeError, KeyError) as e:
         raise BenchError("iiofab bench printed no figures (%s): %s" % (
             e, tail(text, 2)))
@@ -364,6 +381,62 @@ def ramp(nbytes, scan_bytes):
     return one * whole + one[:rest]
 
 
+def perftest_argv(tool, size, plan, port):
+    """perftest's command (the same on both ends, the client adds the
+    board's address) and how the run is bounded, for the row.
+
+    Both ends run at normal priority, as a user would run them. ib_read_bw
+    is compared with iiofab bench, which counts max_seconds after a warm-up:
+    it runs in duration mode, -D max_seconds + 2 margins -f margin, and
+    perftest counts the completions between its first and its last margin,
+    the same max_seconds after a warm-up as long as iiofab's. ib_write_bw is
+    compared with iiofab play and iio_writedev, which push a fixed volume:
+    it moves that volume, -n bytes/size.
+    """
+    argv = [tool, "-R", "-d", "rxe0", "-F", "-p", str(port), "-s", str(size)]
+    if tool == "ib_read_bw":
+        margin = plan["perftest_margin_s"]
+        window = plan["max_seconds"]
+        argv += ["-D", str(window + 2 * margin), "-f", str(margin)]
+        how = {"mode": "duration", "window_s": window, "margin_s": margin}
+    else:
+        iters = max(plan["bytes"] // size, plan["perftest_min_iters"])
+        argv += ["-n", str(iters)]
+        how = {"mode": "volume", "iters": iters}
+    how["command"] = " ".join(argv)
+    return argv, how
+
+
+def perftest_figures(text, size, iters=None):
+    """The figures of perftest's result line
+
+      #bytes  #iterations  BW peak[MB/sec]  BW average[MB/sec]  MsgRate[Mpps]
+
+    where its MB is 2^20 bytes. In duration mode (iters None) the iteration
+    count is the completions it counted in its window, not one passed to
+    it; otherwise it must be the one passed. The window is perftest's own,
+    from its bytes and its average."""
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 4 or f[0] != str(size) or not f[1].isdigit():
+            continue
+        n = int(f[1])
+        if iters is not None and n != iters:
+            continue
+        try:
+            mb_s = float(f[3]) * 1.048576
+        except ValueError:
+            continue
+        moved = size * n
+        if n <= 0 or mb_s <= 0:
+            raise BenchError("perftest counted %d iterations at %s MB/s" % (
+                n, f[3]))
+        return {"mb_s": mb_s, "bytes": moved, "iters": n,
+                "seconds": moved / (mb_s * 1e6)}
+    raise BenchError("no perftest result line for %d bytes%s: %s" % (
+        size, "" if iters is None else " x %d" % iters, tail(text, 4)))
+
+
 class Driver:
     def __init__(self, workdir):
         self.workdir = workdir
@@ -414,7 +487,11 @@ class Driver:
                "t_start": round(time.time() - self.results["started"], 1)}
         try:
             before = self.board.must("cpu", name=server)
+            t0 = time.monotonic()
             figures = fn(lambda: self.board.must("cpu", name=server))
+            # The tool's whole run, set-up and warm-up included, next to the
+            # window its rate is taken over (seconds).
+            row["wall_s"] = time.monotonic() - t0
             after = self.board.must("cpu", name=server)
             steady = figures.pop("steady", None)
             row.update(figures)
@@ -459,23 +536,16 @@ class Driver:
         return self.add({"tool": tool, "dir": direction, "block_bytes": size,
                   "status": "unsupported", "error": why})
 
-    # perftest: the ceiling --------------------------------------------------
+    # perftest: the reference -------------------------------------------------
 
     def perftest(self, tool, size):
         """perftest's own figure; a fresh server (and port) for every attempt."""
         direction = "adc" if tool == "ib_read_bw" else "dac"
-        iters = max(self.plan["bytes"] // size, self.plan["perftest_min_iters"])
         errors = []
         for attempt in range(3):
             self.port += 1
             name = "%s-%d-%d" % (tool, size, attempt)
-            # perftest -R spins on its completion queues, on both ends, for
-            # the whole test. On a one-vCPU guest that spin takes the CPU
-            # from rxe's own workers (measured: 2.8 MB/s instead of 9-18 at
-            # 1 MiB); SCHED_IDLE lets it poll only when rxe has nothing to
-            # do, which is what a ceiling has to be.
-            argv = ["chrt", "--idle", "0", tool, "-R", "-d", "rxe0", "-F",
-                    "-p", str(self.port), "-s", str(size), "-n", str(iters)]
+            argv, how = perftest_argv(tool, size, self.plan, self.port)
             ans = self.board.ask("spawn", name=name, argv=argv,
                                  rdma_cm_port=self.port)
             if not ans.get("ok"):
@@ -486,17 +556,15 @@ class Driver:
 
             def run(snap):
                 p = subprocess.run(argv + [self.addr], stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, timeout=300)
+                                   stderr=subprocess.STDOUT,
+                                   timeout=self.plan["transfer_timeout"])
                 out = p.stdout.decode(errors="replace")
-                for line in out.splitlines():
-                    f = line.split()
-                    if p.returncode == 0 and len(f) >= 4 and f[:2] == [
-                            str(size), str(iters)]:
-                        mib_s = float(f[3])  # perftest's MB is 2^20 bytes
-                        return {"mb_s": mib_s * 1.048576, "bytes": size * iters,
-                                "iters": iters, "attempt": attempt}
-                raise BenchError("%s exited %d: %s" % (tool, p.returncode,
-                                                       tail(out, 4)))
+                if p.returncode != 0:
+                    raise BenchError("%s exited %d: %s" % (tool, p.returncode,
+                                                           tail(out, 4)))
+                f = perftest_figures(out, size, how.get("iters"))
+                f.update(how, attempt=attempt)
+                return f
 
             row = self.measure(tool, direction, size, name, run, record=False,
                                spinning=True)

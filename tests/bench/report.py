@@ -15,13 +15,22 @@ import sys
 import time
 
 MB = 1e6
-# (direction, ceiling tool, title)
+# (direction, reference tool, title). bench.json keeps the reference under
+# its old key "ceiling" for its readers; it is no ceiling: iiofab can pass it.
 DIRECTIONS = (("adc", "ib_read_bw", "ADC capture (board -> host)"),
               ("dac", "ib_write_bw", "DAC push (host -> board)"))
 SERVER = {"iiofab": "iiofabd", "iiod": "iiod"}
 # Figures of iiofab bench that only iiofab ADC rows have.
 BENCH_FIGURES = ("blocks_per_s", "latency_n", "latency_mean_us",
                  "latency_p50_us", "latency_p99_us", "latency_max_us")
+# iiofab bench's time from its start to the first block landed, and its
+# parts (host_driver.STARTUP_PARTS), with their column titles.
+STARTUP = (("total", "start to first block"), ("connect", "connect"),
+           ("open", "open stream"), ("start", "START"),
+           ("first_block", "START to first block"))
+STARTUP_FIGURES = tuple("startup_%s_ms" % k for k, _ in STARTUP)
+# How the reference ran, from its row.
+CEILING_FIGURES = ("mode", "command", "iters", "window_s", "margin_s")
 
 
 def ratio(a, b):
@@ -76,10 +85,18 @@ def summarize(results):
                     "tool": tool,
                     "status": r.get("status"),
                     "mb_s": r.get("mb_s") if ok else None,
+                    # What the rate counts, the window it took (s) and the
+                    # tool's whole run.
                     "bytes": r.get("bytes") if ok else None,
+                    "seconds": r.get("seconds") if ok else None,
+                    "wall_s": r.get("wall_s") if ok else None,
                 }
+                if tool == ceiling:
+                    for k in CEILING_FIGURES:
+                        if ok and k in r:
+                            line[key][k] = r[k]
                 if tool != ceiling:
-                    # perftest's server polls whenever the board is idle: its
+                    # perftest's server polls for its whole run: its
                     # busy time is in the raw rows, not in the comparison.
                     line[key]["board_busy_s_per_gib"] = (
                         r.get("board_busy_s_per_gib") if ok else None)
@@ -102,7 +119,7 @@ def summarize(results):
                 if ok and tool == "iiofab" and "underruns" in r:
                     line[key]["underruns"] = r["underruns"]
                 if ok and tool == "iiofab" and direction == "adc":
-                    for k in BENCH_FIGURES:
+                    for k in BENCH_FIGURES + STARTUP_FIGURES:
                         line[key][k] = r.get(k)
             fab, iiod, ceil = line["iiofab"], line["iiod"], line["ceiling"]
             line["ratios"] = {
@@ -153,28 +170,35 @@ def markdown(results, summary):
     plan = results["plan"]
     out = []
     rep = plan.get("repeat", 1)
-    out.append("Throughput in MB/s (10^6 bytes/s) of samples delivered to the "
-               "application%s, from the first block to the last (connection "
-               "set-up excluded; iiofab ADC: `iiofab bench`'s own figure over "
-               "the blocks that landed after a %g s warm-up); CPU in seconds "
-               "per GiB moved over that same "
-               "window (server process user+sys, all threads; whole board "
-               "guest busy time from /proc/stat; perftest figures are its own, "
-               "its two ends run at SCHED_IDLE because they poll; "
-               "bench.json also has whole-run figures with set-up). iiofab "
-               "latency in microseconds per block, from the host decoding its "
-               "READY to its RDMA READ completing, nearest-rank p50 and p99 "
-               "over the counted blocks. One lab boot, board + "
-               "1 host, %s, %d MiB or %d s per point (iiofab bench: %d s after "
-               "the warm-up), "
-               "iiofab with %d blocks in flight (at least 2 MiB: more for "
-               "small blocks), "
-               "libiio with its default 4 kernel buffers.\n" % (
-                   " (median of %d runs)" % rep if rep > 1 else "",
-                   plan.get("iiofab_warmup_s", 1),
-                   rate_text(plan.get("sampling_frequency", 0)),
-                   plan["bytes"] >> 20, plan.get("max_seconds", 0),
-                   plan.get("max_seconds", 0), plan["blocks"]))
+    window = plan.get("max_seconds", 0)
+    warmup = plan.get("iiofab_warmup_s", 1)
+    margin = plan.get("perftest_margin_s", warmup)
+    out.append(
+        "Throughput in MB/s (10^6 bytes/s) of samples delivered to the "
+        "application%s, over the window of the 'volume and window' tables: "
+        "libiio and iiofab play from the first block through a pipe to the "
+        "end of the transfer (connection set-up excluded); iiofab ADC "
+        "`iiofab bench`'s own figure over the blocks that landed in the %d s "
+        "after a %g s warm-up. The reference is perftest's own figure (its "
+        "MB/sec, 2^20 bytes, converted), `-R -d rxe0 -F`, both ends at normal "
+        "priority: `ib_read_bw -D %d -f %d` (duration mode: it counts the "
+        "%d s between a %d s warm-up margin and a %d s closing one, the "
+        "window iiofab bench counts) and `ib_write_bw -n BYTES/size` (the "
+        "same %d MiB iiofab play and iio_writedev push). CPU in seconds per "
+        "GiB moved over that same window (server process user+sys, all "
+        "threads; whole board guest busy time from /proc/stat; bench.json "
+        "also has whole-run figures with set-up; perftest's are left out, "
+        "its server polls). iiofab latency in microseconds per block, from "
+        "the host decoding its READY to its RDMA READ completing, "
+        "nearest-rank p50 and p99 over the counted blocks. One lab boot, "
+        "board + 1 host, %s, libiio moving %d MiB per point (stopped after "
+        "%d s), iiofab with %d blocks in flight (at least 2 MiB: more for "
+        "small blocks), libiio with its default 4 kernel buffers.\n" % (
+            " (median of %d runs)" % rep if rep > 1 else "",
+            window, warmup, window + 2 * margin, margin, window, margin,
+            margin, plan["bytes"] >> 20,
+            rate_text(plan.get("sampling_frequency", 0)),
+            plan["bytes"] >> 20, window, plan["blocks"]))
     for direction, ceiling, title in DIRECTIONS:
         adc = direction == "adc"
         out.append("### %s\n" % title)
@@ -208,6 +232,9 @@ def markdown(results, summary):
                 cell(iiod, "board_busy_s_per_gib"),
                 num(rat["board_busy_per_gib_iiofab_vs_iiod"], 3), extra))
         out.append("")
+        out.extend(volume_table(summary[direction], ceiling, adc))
+        if adc:
+            out.extend(startup_table(summary[direction]))
         if direction == "dac" and not results.get("iiofab", {}).get("play"):
             out.append("iiofab DAC push: not measured, the iiofab tool of this "
                        "build has no `play` command (n/a above).\n")
@@ -231,6 +258,48 @@ def markdown(results, summary):
     return "\n".join(out)
 
 
+def volume_cell(entry):
+    """MB the rate counts / the window in s (the tool's whole run, s)."""
+    if entry.get("mb_s") is None or not entry.get("seconds"):
+        return cell(entry, "mb_s")
+    return "%.1f / %.2f (%s)" % (entry["bytes"] / MB, entry["seconds"],
+                                 num(entry.get("wall_s"), 1))
+
+
+def volume_table(lines, ceiling, adc):
+    """What each rate was taken over: the volume and duration side by side."""
+    out = ["Volume and window: MB (10^6 bytes) the rate counts / the seconds "
+           "it took them in (the tool's whole run in s, set-up%s included)."
+           "\n" % (" and warm-up" if adc else ""),
+           "| block | %s | iiofab | iiod |" % ceiling,
+           "|---:|---:|---:|---:|"]
+    for line in lines:
+        out.append("| %s | %s | %s | %s |" % (
+            fmt_size(line["block_bytes"]), volume_cell(line["ceiling"]),
+            volume_cell(line["iiofab"]), volume_cell(line["iiod"])))
+    out.append("")
+    return out
+
+
+def startup_table(lines):
+    """iiofab bench's time from its start to the first block, and its parts."""
+    out = ["iiofab bench, from its start to the first block landed, in ms: "
+           "connect (address and route resolution, the connection, the "
+           "handshake, the device table), open stream (OPEN_STREAM: the "
+           "board's arena and its registration, the landing buffer's "
+           "registration), START (its round trip), START to first block (the "
+           "first block filled, announced and read). Not in any window "
+           "above.\n",
+           "| block | " + " | ".join("%s ms" % t for _, t in STARTUP) + " |",
+           "|" + "---:|" * (len(STARTUP) + 1)]
+    for line in lines:
+        fab = line["iiofab"]
+        out.append("| %s | %s |" % (fmt_size(line["block_bytes"]), " | ".join(
+            latency_cell(fab, "startup_%s_ms" % k) for k, _ in STARTUP)))
+    out.append("")
+    return out
+
+
 def plot(summary, outdir):
     """bench.png: throughput against block size, ADC and DAC side by side."""
     data = os.path.join(outdir, "bench.dat")
@@ -248,7 +317,7 @@ def plot(summary, outdir):
                     continue
                 label = summary[direction][0][key]["tool"]
                 if key == "ceiling":
-                    label += " (ceiling)"
+                    label += " (reference)"
                 f.write("# %s %s\n" % (direction, label))
                 for x, y in pts:
                     f.write("%g %g\n" % (x, y))
@@ -264,7 +333,7 @@ def plot(summary, outdir):
     script = [
         "set terminal pngcairo size 1100,500 noenhanced",
         "set output '%s'" % os.path.join(outdir, "bench.png"),
-        "set multiplot layout 1,2 title 'iiofab vs the perftest ceiling vs "
+        "set multiplot layout 1,2 title 'iiofab vs the perftest reference vs "
         "libiio iiod (soft-RoCE lab under TCG)'",
         "set xlabel 'block size (KiB)'",
         "set ylabel 'throughput (MB/s)'",
@@ -309,9 +378,15 @@ def check(results, summary):
                     if e["status"] != "unsupported":
                         problems.append("iiofab DAC %s: %s" % (size, e["status"]))
                     continue
-                wanted = ["mb_s", "bytes"]
+                wanted = ["mb_s", "bytes", "seconds"]
                 if direction == "adc" and e["tool"] == "iiofab":
-                    wanted += ["latency_p50_us", "latency_p99_us"]
+                    wanted += ["latency_p50_us", "latency_p99_us",
+                               "startup_total_ms"]
+                    # A part may round to 0; it must be there.
+                    for k in STARTUP_FIGURES[1:]:
+                        if e.get(k) is None and e["status"] == "ok":
+                            problems.append("iiofab ADC %s: %s is missing" % (
+                                size, k))
                 if "server" in e:
                     # perftest's server polls: the board's busy time during
                     # its run says little, so only iiofab's and iiod's count.
@@ -357,7 +432,18 @@ def build(results_path, outdir, command=None):
                   "(iiofab bench), nearest-rank percentiles over the blocks "
                   "counted after the warm-up",
                   "blocks_per_s": "iiofab ADC: blocks counted per second, same "
-                  "window as mb_s"},
+                  "window as mb_s",
+                  "bytes": "bytes mb_s counts",
+                  "seconds": "the window mb_s is taken over (perftest: its "
+                  "own, from its bytes and its average)",
+                  "wall_s": "the tool's whole run, set-up and warm-up "
+                  "included (the driver's clock)",
+                  "startup_*_ms": "iiofab ADC: iiofab bench's startup_ms, "
+                  "from its start to the first block landed (total) and its "
+                  "parts connect, open, start, first_block",
+                  "ceiling.mode": "duration: perftest -D, the window after "
+                  "a warm-up margin as iiofab bench's (window_s, margin_s); "
+                  "volume: perftest -n iters, the bytes of iiofab play"},
         "plan": results["plan"],
         "iiofab_features": results.get("iiofab"),
         "board": results.get("board"),

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""unit.bench_report (cont.): the host driver's pipe meters and its reading
-of iiofab bench, natively."""
+"""unit.bench_report (cont.): the host driver's pipe meters, its reading of
+iiofab bench and of perftest, and perftest's arguments, natively."""
 
 import unittest
 
@@ -14,7 +14,31 @@ BENCH_JSON = (
     '"bytes":4194304,"samples":524288,"blocks_received":4,'
     '"mb_s":2.097,"blocks_per_s":2.000,"lost_samples":100,'
     '"latency_us":{"n":4,"mean":2500.000,"p50":2000.000,'
-    '"p99":4000.000,"max":4000.000}}\n')
+    '"p99":4000.000,"max":4000.000},"startup_ms":{"connect":10.500,'
+    '"open":20.250,"start":1.000,"first_block":3.125,"total":34.875}}\n')
+STARTUP = {"startup_connect_ms": 10.5, "startup_open_ms": 20.25,
+           "startup_start_ms": 1.0, "startup_first_block_ms": 3.125,
+           "startup_total_ms": 34.875}
+
+# The end of what ib_read_bw -D 8 -f 1 -s 1048576 printed in the lab
+# (perftest 4.5-0.17): 136 iterations counted in its 6 s window.
+PERFTEST_DURATION = """\
+ CQ Moderation   : 1
+ Mtu             : 4096[B]
+ Outstand reads  : 128
+---------------------------------------------------------------------------------------
+ #bytes     #iterations    BW peak[MB/sec]    BW average[MB/sec]   MsgRate[Mpps]
+ 1048576    136              0.00               22.62  \t\t   0.000023
+---------------------------------------------------------------------------------------
+"""
+# ib_read_bw -n 200 -s 1048576, same boot.
+PERFTEST_ITERS = """\
+ #bytes     #iterations    BW peak[MB/sec]    BW average[MB/sec]   MsgRate[Mpps]
+ 1048576    200              21.55              17.27  \t\t   0.000017
+---------------------------------------------------------------------------------------
+"""
+PLAN = {"max_seconds": 30, "perftest_margin_s": 1, "bytes": 64 << 20,
+        "perftest_min_iters": 5}
 
 
 class MeterTest(unittest.TestCase):
@@ -69,7 +93,13 @@ class MeterTest(unittest.TestCase):
             "lost_samples": 100, "blocks_received": 4, "blocks_per_s": 2.0,
             "reg_path": "dmabuf", "latency_n": 4, "latency_mean_us": 2500.0,
             "latency_p50_us": 2000.0, "latency_p99_us": 4000.0,
-            "latency_max_us": 4000.0})
+            "latency_max_us": 4000.0, **STARTUP})
+
+    def test_bench_without_startup_has_no_startup_figures(self):
+        text = BENCH_JSON[:BENCH_JSON.index(',"startup_ms"')] + \
+            ',"startup_ms":null}\n'
+        f = host_driver.bench_figures(text)
+        self.assertFalse([k for k in f if k.startswith("startup_")])
 
     def test_bench_without_blocks_is_an_error(self):
         text = BENCH_JSON.replace('"blocks_received":4', '"blocks_received":0')
@@ -106,6 +136,40 @@ class MeterTest(unittest.TestCase):
     def test_run_marked_ends_a_tool_that_hangs(self):
         with self.assertRaises(host_driver.BenchError):
             host_driver.run_marked(["sleep", "30"], 0.5, host_driver.BENCH_MARKS)
+
+    def test_read_reference_runs_as_long_as_bench_counts(self):
+        argv, how = host_driver.perftest_argv("ib_read_bw", 65536, PLAN, 18601)
+        self.assertEqual(argv, ["ib_read_bw", "-R", "-d", "rxe0", "-F", "-p",
+                                "18601", "-s", "65536", "-D", "32", "-f", "1"])
+        self.assertNotIn("chrt", argv)
+        self.assertEqual(how, {"mode": "duration", "window_s": 30,
+                               "margin_s": 1, "command": " ".join(argv)})
+
+    def test_write_reference_moves_the_play_volume(self):
+        argv, how = host_driver.perftest_argv("ib_write_bw", 1 << 20, PLAN, 7)
+        self.assertEqual(argv[-2:], ["-n", "64"])
+        self.assertNotIn("-D", argv)
+        self.assertEqual((how["mode"], how["iters"]), ("volume", 64))
+        argv, how = host_driver.perftest_argv("ib_write_bw", 64 << 20, PLAN, 7)
+        self.assertEqual(how["iters"], 5)   # perftest's least
+
+    def test_perftest_duration_counts_its_own_iterations(self):
+        f = host_driver.perftest_figures(PERFTEST_DURATION, 1048576)
+        self.assertEqual((f["iters"], f["bytes"]), (136, 136 << 20))
+        self.assertAlmostEqual(f["mb_s"], 22.62 * 1.048576)
+        self.assertAlmostEqual(f["seconds"], 6.0, places=1)
+
+    def test_perftest_iterations_must_be_those_passed(self):
+        f = host_driver.perftest_figures(PERFTEST_ITERS, 1048576, 200)
+        self.assertEqual(f["bytes"], 200 << 20)
+        self.assertAlmostEqual(f["seconds"], (200 << 20) / (17.27 * 1048576))
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.perftest_figures(PERFTEST_ITERS, 1048576, 100)
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.perftest_figures(PERFTEST_ITERS, 65536)
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.perftest_figures(
+                PERFTEST_DURATION.replace(" 136 ", " 0 "), 1048576)
 
     def test_ramp_is_the_simulator_pattern(self):
         data = host_driver.ramp(8 * 5000, 8)

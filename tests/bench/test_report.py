@@ -15,11 +15,19 @@ SIZES = [65536, 1048576]
 LATENCY = {"blocks_per_s": 28.6, "latency_n": 400, "latency_mean_us": 1500.0,
            "latency_p50_us": 1400.0, "latency_p99_us": 3200.5,
            "latency_max_us": 4000.0}
+# ... and from its startup_ms.
+STARTUP = {"startup_total_ms": 1500.0, "startup_connect_ms": 900.0,
+           "startup_open_ms": 400.0, "startup_start_ms": 50.0,
+           "startup_first_block_ms": 150.0}
+# What host_driver.perftest_argv() adds to a reference row.
+READ_HOW = {"mode": "duration", "window_s": 30, "margin_s": 1,
+            "command": "ib_read_bw -R -d rxe0 -F -p 18601 -s 65536 -D 32 -f 1"}
 
 
 def t_row(tool, direction, size, mb_s=10.0, server=True, **extra):
     row = {"tool": tool, "dir": direction, "block_bytes": size, "status": "ok",
-           "mb_s": mb_s, "bytes": 8 << 20, "board_busy_s_per_gib": 50.0}
+           "mb_s": mb_s, "bytes": 8 << 20, "board_busy_s_per_gib": 50.0,
+           "seconds": (8 << 20) / (mb_s or 1) / 1e6, "wall_s": 12.5}
     if server:
         row["server_cpu_s_per_gib"] = 5.0
     row.update(extra)
@@ -29,9 +37,10 @@ def t_row(tool, direction, size, mb_s=10.0, server=True, **extra):
 def t_results(play=True):
     rows = []
     for size in SIZES:
-        rows.append(t_row("ib_read_bw", "adc", size, 40.0, server=False))
+        rows.append(t_row("ib_read_bw", "adc", size, 40.0, server=False,
+                          iters=(8 << 20) // size, **READ_HOW))
         rows.append(t_row("iiofab", "adc", size, 30.0, lost_samples=1000,
-                          **LATENCY))
+                          **LATENCY, **STARTUP))
         rows.append(t_row("iiod", "adc", size, 15.0))
         rows.append(t_row("ib_write_bw", "dac", size, 35.0, server=False))
         if play:
@@ -41,7 +50,9 @@ def t_results(play=True):
                          "status": "unsupported",
                          "error": "this iiofab has no 'play' command"})
         rows.append(t_row("iiod", "dac", size, 12.0))
-    return {"plan": {"sizes": SIZES, "bytes": 8 << 20, "blocks": 8},
+    return {"plan": {"sizes": SIZES, "bytes": 8 << 20, "blocks": 8,
+                     "max_seconds": 30, "iiofab_warmup_s": 1,
+                     "perftest_margin_s": 1},
             "iiofab": {"capture": True, "play": play},
             "board": {"devices": {"iiofab-sim-adc": {"scan_bytes": 8}}},
             "rows": rows, "notes": []}
@@ -87,6 +98,62 @@ class ReportTest(unittest.TestCase):
             fab = json.load(f)["adc"][1]["iiofab"]
         for k, v in LATENCY.items():
             self.assertEqual(fab[k], v)
+
+    def test_reference_says_how_it_ran(self):
+        md, summary, _ = self.build(t_results())
+        self.assertIn("both ends at normal priority", md)
+        self.assertIn("`ib_read_bw -D 32 -f 1`", md)
+        self.assertIn("counts the 30 s between a 1 s warm-up margin", md)
+        self.assertIn("`ib_write_bw -n BYTES/size` (the same 8 MiB", md)
+        self.assertNotIn("SCHED_IDLE", md)
+        ceil = summary["adc"][0]["ceiling"]
+        for k, v in READ_HOW.items():
+            self.assertEqual(ceil[k], v)
+        self.assertEqual(ceil["iters"], 128)
+
+    def test_volume_and_window_side_by_side(self):
+        md, _, _ = self.build(t_results())
+        adc, dac = md.split("### DAC")
+        # 8 MiB = 8.39 MB, over 8.39 MB / rate s, 12.5 s in all.
+        self.assertIn("| block | ib_read_bw | iiofab | iiod |\n", adc)
+        self.assertIn("| 64 KiB | 8.4 / 0.21 (12.5) | 8.4 / 0.28 (12.5) "
+                      "| 8.4 / 0.56 (12.5) |", adc)
+        self.assertIn("| block | ib_write_bw | iiofab | iiod |\n", dac)
+        self.assertIn("| 1 MiB | 8.4 / 0.24 (12.5) | 8.4 / 0.34 (12.5) "
+                      "| 8.4 / 0.70 (12.5) |", dac)
+
+    def test_time_to_first_block_in_the_adc_rows(self):
+        md, summary, _ = self.build(t_results())
+        adc, dac = md.split("### DAC")
+        self.assertIn("| block | start to first block ms | connect ms | "
+                      "open stream ms | START ms | START to first block ms |",
+                      adc)
+        self.assertIn("| 64 KiB | 1500.0 | 900.0 | 400.0 | 50.0 | 150.0 |", adc)
+        self.assertNotIn("first block ms", dac)
+        for k, v in STARTUP.items():
+            self.assertEqual(summary["adc"][0]["iiofab"][k], v)
+        self.assertNotIn("startup_total_ms", summary["dac"][0]["iiofab"])
+
+    def test_iiofab_adc_without_startup_fails(self):
+        res = t_results()
+        for k in STARTUP:
+            del res["rows"][1][k]
+        res["rows"][7]["startup_open_ms"] = None
+        md, summary, res = self.build(res)
+        problems = report.check(res, summary)
+        self.assertIn("iiofab ADC 64 KiB: startup_total_ms is missing",
+                      problems)
+        self.assertIn("iiofab ADC 64 KiB: startup_connect_ms is missing",
+                      problems)
+        self.assertIn("iiofab ADC 1 MiB: startup_open_ms is missing", problems)
+        self.assertIn("| 64 KiB | n/a | n/a | n/a | n/a | n/a |", md)
+
+    def test_reference_without_its_window_fails(self):
+        res = t_results()
+        del res["rows"][0]["seconds"]
+        _, summary, res = self.build(res)
+        self.assertIn("ib_read_bw ADC 64 KiB: seconds is missing",
+                      report.check(res, summary))
 
     def test_iiofab_adc_without_latency_fails(self):
         res = t_results()
