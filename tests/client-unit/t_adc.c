@@ -362,7 +362,8 @@ static void test_pending_overflow(void **state)
  * The server reclaims block 0 while its READ is in flight: the generation
  * READ sees the new generation, the block is never delivered nor released,
  * and its scans come as loss with the next delivered block. A torn block
- * with nothing after it is counted at once, its loss only later.
+ * with nothing after it is counted at once, its loss only later. Torn
+ * blocks give their landing slots back.
  */
 static void test_torn_block(void **state)
 {
@@ -412,6 +413,17 @@ static void test_torn_block(void **state)
 	assert_int_equal(e.board.n_released, 2);
 	check_release(&e.board, 1, 3, 1);
 	check_accounting(&e, blk);
+	assert_int_equal(iiofab_block_release(e.s, blk), 0);
+
+	/* The torn blocks' slots are free again: four READs at once. */
+	for (uint32_t b = 0; b < 4; b++)
+		t_board_ready(&e.board, b, 4 + b, (4 + b) * T_SCANS, T_BLOCK);
+	t_no_block(&e);
+	assert_int_equal(t_xp_in_flight(e.xp), 4);
+	for (uint32_t b = 0; b < 4; b++)
+		t_read_done(&e, b, T_BLOCK);
+	for (uint32_t b = 0; b < 4; b++)
+		t_check_block(&e, t_next(&e), 4 + b, (4 + b) * T_SCANS, T_BLOCK, 0);
 	t_env_fini(&e);
 }
 
