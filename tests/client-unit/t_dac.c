@@ -347,6 +347,54 @@ static void test_drain_waits_for_credits(void **state)
 	t_env_fini(&e);
 }
 
+/* The board gives block 0 back at the first wait, the SUBMIT's slot at the second. */
+static void consume_then_ack(struct t_board *b, void *arg)
+{
+	struct consumer *c = arg;
+
+	if (c->calls++ == 0) {
+		t_xp_complete_next(c->e->xp, 0);
+		t_board_free(b, (const uint32_t[]){ 0 }, 1);
+	} else {
+		while (t_xp_oldest(c->e->xp))
+			t_xp_complete_next(c->e->xp, 0);
+	}
+}
+
+/*
+ * A drain is not over while a SUBMIT has not left: with the one send slot
+ * still held by block 0's SUBMIT, a cyclic block 1 is written but its
+ * entry waits. Block 0 comes back first; drain still waits, for the slot
+ * and the SUBMIT it carries.
+ */
+static void test_drain_waits_for_unsent_submit(void **state)
+{
+	struct consumer c;
+	struct t_env e;
+
+	(void)state;
+	t_env_connect(&e);
+	t_env_open(&e, true, T_BLOCK, 2);
+	get_free(&e, 0);
+	get_free(&e, 1);
+	t_xp_hold_sends(e.xp, true);
+	t_xp_limit_send_slots(e.xp, 1);
+	assert_int_equal(iiofab_stream_submit(e.s, 0, T_BLOCK, 0), 0);
+	assert_int_equal(iiofab_stream_submit(e.s, 1, T_BLOCK, IIOFAB_SUBMIT_CYCLIC), 0);
+	assert_int_equal(e.board.n_submitted, 1);
+	c = (struct consumer){ .e = &e };
+	e.board.on_wait = consume_then_ack;
+	e.board.wait_arg = &c;
+	assert_int_equal(iiofab_stream_drain(e.s, 1000), 0);
+	assert_int_equal(c.calls, 2);
+	assert_int_equal(e.board.n_submitted, 2);
+	check_submit(&e.board, 1, 1, T_BLOCK, IIOFAB_WIRE_SUBMIT_CYCLIC);
+	assert_int_equal(stats_of(&e).consumed_blocks, 1);
+	e.board.on_wait = NULL;
+	t_xp_hold_sends(e.xp, false);
+	t_env_fini(&e);
+}
+
 /*
  * The board may give a block back before the library reaped its WRITE's
  * completion. Submitting it again waits for that completion rather than
@@ -454,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_submit_send_queue_full),
 		cmocka_unit_test(test_submit_batching),
 		cmocka_unit_test(test_drain_waits_for_credits),
+		cmocka_unit_test(test_drain_waits_for_unsent_submit),
 		cmocka_unit_test(test_credit_before_write_completes),
 		cmocka_unit_test(test_underruns),
 		cmocka_unit_test(test_close_drains_then_stops),
