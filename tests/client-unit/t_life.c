@@ -99,19 +99,28 @@ static void test_close_failed_connection_flushes(void **state)
 }
 
 /*
- * On a healthy connection close waits for the READs in flight: their
- * blocks are RELEASEd, then STOP and CLOSE go out, nothing is flushed, and
- * the context can open the next stream.
+ * On a healthy connection close waits for the READs in flight, and starts
+ * no new one for the READYs still waiting: their blocks are RELEASEd, then
+ * STOP and CLOSE go out, nothing is flushed, and the context can open the
+ * next stream.
  */
 static void test_close_waits_for_reads(void **state)
 {
+	const uint32_t mib = 1u << 20;
+	struct iiofab_wire_ready_entry ent[4];
 	unsigned int first, rel, waits;
 	struct t_env e;
 
 	(void)state;
 	t_env_connect(&e);
-	t_env_open(&e, false, T_BLOCK, 4);
-	first = reads_in_flight(&e, 2);
+	/* 1 MiB blocks: two READs in flight, two READYs waiting. */
+	t_env_open(&e, false, mib, 4);
+	for (uint32_t b = 0; b < 4; b++)
+		ent[b] = t_board_entry(&e.board, b, b, b * (mib / 8), mib);
+	t_board_ready_msg(&e.board, ent, 4);
+	t_no_block(&e);
+	assert_int_equal(t_xp_in_flight(e.xp), 2);
+	first = t_xp_posts(e.xp) - 2;
 	e.board.on_wait = link_delivers;
 	e.board.wait_arg = &e;
 	waits = t_xp_waits(e.xp);
@@ -120,6 +129,8 @@ static void test_close_waits_for_reads(void **state)
 	assert_int_equal(t_xp_waits(e.xp), waits + 1);
 	check_reaped(&e, first, 0);
 	check_reaped(&e, first + 1, 0);
+	/* The RELEASE, STOP and CLOSE, and no other posting. */
+	assert_int_equal(t_xp_posts(e.xp), first + 5);
 	rel = t_board_find(&e.board, IIOFAB_MSG_RELEASE, 0);
 	assert_int_equal(e.board.log[rel + 1].type, IIOFAB_MSG_STOP);
 	assert_int_equal(e.board.log[rel + 2].type, IIOFAB_MSG_CLOSE);
