@@ -61,7 +61,9 @@ struct t_board {
 	int32_t refuse[IIOFAB_MSG_TYPE_MAX + 1];
 	/* STREAM_INFO with this block count instead of the requested one. */
 	uint32_t info_block_count;
-	/* Sent (after OK) when START arrives: READY entries, then FREE all. */
+	/* START of an output stream grants every block (FREE after the OK);
+	 * with ready_on_start, start_ready goes out before the OK, so it
+	 * arrives while the library waits for its reply. */
 	struct iiofab_wire_ready_entry start_ready;
 	bool ready_on_start;
 
