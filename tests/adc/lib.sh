@@ -64,12 +64,13 @@ t_expect_error() {
 	fi
 }
 
-# Asks the board agent (tests/adc/board agent) to do ACTION; waits for it.
-# Prints the agent's answer; returns its status.
+# Asks the board agent (tests/adc/board agent) to do ACTION (with ARGS, a
+# string); waits for it. Prints the agent's answer; returns its status.
 t_board() {
-	local action=$1 timeout=${2:-30} i
+	local action=$1 timeout=${2:-30} args=${3:-} i
 	rm -f "$T_SHARED-done.$action" "$T_SHARED-answer.$action"
-	: >"$T_SHARED-req.$action"
+	printf "%s" "$args" >"$T_SHARED-args.$action"
+	mv "$T_SHARED-args.$action" "$T_SHARED-req.$action"
 	for ((i = 0; i < timeout * 20; i++)); do
 		if [ -s "$T_SHARED-done.$action" ]; then
 			cat "$T_SHARED-answer.$action" 2>/dev/null
