@@ -64,8 +64,15 @@ struct iiofab_params {
 	 * the server must prove it too, or the connection is refused. */
 	const void *psk;
 	size_t psk_len;
-	/* Address/route resolution plus connection establishment, and every
-	 * later request/reply round trip. 0 = the defaults above. */
+	/* Address/route resolution plus connection establishment; then how
+	 * long any wait of the library with no timeout of its own (requests,
+	 * close, drain, next/get_free with timeout < 0) lets the server stay
+	 * silent: nothing received from it and nothing of ours acknowledged.
+	 * Such a wait goes on while the server shows signs of life (RC
+	 * retransmission on a lossy link, transfers queued ahead of a request
+	 * on the same QP), up to 10 times this; a server silent that long is
+	 * gone, and the connection fails (-ETIMEDOUT from every later call).
+	 * Keep it above the server's 3 s keepalive. 0 = the defaults above. */
 	unsigned int connect_timeout_ms;
 	unsigned int op_timeout_ms;
 	/* Messages up to and including log_level go to log_fn. */
@@ -340,6 +347,15 @@ int iiofab_stream_drain(struct iiofab_stream *stream, int timeout_ms);
  * iiofab_stream_next() with timeout 0 until -EAGAIN. Owned by the context.
  */
 int iiofab_stream_fd(const struct iiofab_stream *stream);
+
+/*
+ * Milliseconds since the connection last showed the server alive: a
+ * message received, or a transfer or message of ours acknowledged by its
+ * NIC. An application that runs its own loop on iiofab_stream_fd() bounds
+ * its waits by this, as the library's own waits do (op_timeout_ms of
+ * silence): a lossy link slows a stream without failing it.
+ */
+unsigned int iiofab_stream_get_quiet_ms(const struct iiofab_stream *stream);
 
 size_t iiofab_stream_get_scan_bytes(const struct iiofab_stream *stream);
 size_t iiofab_stream_get_block_size(const struct iiofab_stream *stream);

@@ -182,17 +182,24 @@ static int post_read(struct iiofab_stream *s, uint32_t slot,
 	return transport_post_send(s->ctx->xp, &data_wr, &a->slots[slot].op);
 }
 
+/*
+ * A block the server announced again carries a newer generation, which
+ * makes an older entry for it stale: it is replaced, never dropped, so one
+ * entry per block always suffices and no current release is lost.
+ */
 static void add_release(struct adc *a, const struct iiofab_wire_ready_entry *e)
 {
-	if (a->n_rel == a->rel_cap) {
-		/* Cannot happen while sends complete; if it did, the server
-		 * reclaims the block itself. */
-		memmove(a->rel, a->rel + 1, (a->n_rel - 1) * sizeof(*a->rel));
-		a->n_rel--;
-	}
-	a->rel[a->n_rel].block = e->block;
-	a->rel[a->n_rel].generation = e->generation;
-	a->n_rel++;
+	unsigned int i;
+
+	for (i = 0; i < a->n_rel; i++)
+		if (a->rel[i].block == e->block)
+			break;
+	if (i == a->n_rel && a->n_rel == a->rel_cap)
+		return;	/* cannot happen: rel_cap covers every block */
+	a->rel[i].block = e->block;
+	a->rel[i].generation = e->generation;
+	if (i == a->n_rel)
+		a->n_rel++;
 }
 
 /*
@@ -307,7 +314,8 @@ static void deliver(struct iiofab_stream *s, uint32_t slot, uint64_t samples,
 			       "READY seq %llu at sample %llu goes backwards",
 			       (unsigned long long)e->seq,
 			       (unsigned long long)e->first_sample);
-		s->err = -EPROTO;
+		if (!s->err)
+			s->err = -EPROTO;
 		slot_free(a, slot);
 		return;
 	}
@@ -354,7 +362,14 @@ static void on_read_done(struct iiofab_stream *s, uint32_t slot)
 				 (unsigned long long)e->generation);
 		s->stats.torn_blocks++;
 		a->shed = true;
-		iiofab_loss_torn(&a->loss, e, samples);
+		if (iiofab_loss_torn(&a->loss, e, samples)) {
+			iiofab_log_err(&s->ctx->log,
+				       "torn READY seq %llu at sample %llu goes backwards",
+				       (unsigned long long)e->seq,
+				       (unsigned long long)e->first_sample);
+			if (!s->err)
+				s->err = -EPROTO;
+		}
 		slot_free(a, slot);
 		return;
 	}
@@ -378,7 +393,8 @@ static void read_done(struct transport_op *op, int status)
 	} else if (!status) {
 		/* RC completes in order; anything else is a library bug. */
 		iiofab_log_err(&s->ctx->log, "READ completion out of order");
-		s->err = -EPROTO;
+		if (!s->err)
+			s->err = -EPROTO;
 	}
 	if (status)
 		slot_free(a, slot);
@@ -418,7 +434,7 @@ static int adc_alloc(struct adc *a, unsigned int n)
 	a->pend = calloc(a->pend_cap, sizeof(*a->pend));
 	a->reading = (struct index_ring){ .v = calloc(n, sizeof(uint32_t)), .cap = n };
 	a->queue = (struct index_ring){ .v = calloc(n, sizeof(uint32_t)), .cap = n };
-	a->rel_cap = 2 * n;
+	a->rel_cap = n;	/* one entry per block: add_release() replaces */
 	a->rel = calloc(a->rel_cap, sizeof(*a->rel));
 	if (!a->slots || !a->free_slots || !a->pend || !a->reading.v ||
 	    !a->queue.v || !a->rel)
@@ -517,9 +533,7 @@ int iiofab_stream_next(struct iiofab_stream *s, int timeout_ms,
 			return s->err;
 		if (!s->started)
 			return -EINVAL;
-		ret = transport_progress(s->ctx->xp,
-					 ctx_deadline(s->ctx, timeout_ms),
-					 block_available, s);
+		ret = ctx_wait(s->ctx, timeout_ms, block_available, s);
 		if (ret)
 			return ret;
 		if (!a->queue.count)

@@ -37,12 +37,18 @@ struct iiofab_ctx {
 	struct iiofab_stream *stream;
 };
 
-/* The deadline of a wait of timeout_ms (< 0: the context's op timeout). */
-static inline int64_t ctx_deadline(const struct iiofab_ctx *ctx, int timeout_ms)
+/*
+ * Runs the connection until done(arg). timeout_ms >= 0 bounds the wait by
+ * the clock (the application's own polling: 0 does not wait); < 0 waits
+ * while the server shows signs of life, until it was silent for the op
+ * timeout (transport_progress_alive).
+ */
+static inline int ctx_wait(const struct iiofab_ctx *ctx, int timeout_ms,
+			   transport_done_fn done, void *arg)
 {
 	if (timeout_ms < 0)
-		timeout_ms = (int)ctx->op_timeout_ms;
-	return iiofab_now_ms() + timeout_ms;
+		return transport_progress_alive(ctx->xp, ctx->op_timeout_ms, done, arg);
+	return transport_progress(ctx->xp, iiofab_now_ms() + timeout_ms, done, arg);
 }
 
 #endif /* IIOFAB_CTX_H */

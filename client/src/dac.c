@@ -30,6 +30,7 @@ struct dac_block {
 	struct iiofab_stream *s;
 	enum dac_owner owner;
 	bool writing;			/* its WRITE has not completed yet */
+	bool unsent;			/* its SUBMIT entry has not left yet */
 };
 
 struct dac {
@@ -60,9 +61,11 @@ static void dac_on_free(struct rpc_sub *sub, const struct iiofab_msg_free *m)
 		uint32_t b = m->blocks[i];
 		struct dac_block *blk;
 
+		/* A block the server has not been told of is not its to give
+		 * back: a FREE for it would let its SUBMIT entry be queued twice. */
 		if (b >= s->block_count ||
 		    (d->blocks[b].owner != DAC_NONE &&
-		     d->blocks[b].owner != DAC_SUBMITTED)) {
+		     d->blocks[b].owner != DAC_SUBMITTED) || d->blocks[b].unsent) {
 			iiofab_log_warn(&s->ctx->log,
 					"FREE for block %u, which the server does not own",
 					b);
@@ -101,6 +104,8 @@ static void flush_submits(struct iiofab_stream *s)
 			s->err = ret;
 		return;
 	}
+	for (unsigned int i = 0; i < d->n_sub; i++)
+		d->blocks[d->sub_q[i].block].unsent = false;
 	d->n_sub = 0;
 	s->stats.submits_sent++;
 }
@@ -153,13 +158,9 @@ static bool write_finished(void *arg)
  */
 static int wait_write(struct iiofab_stream *s, struct dac_block *blk)
 {
-	int ret;
-
 	if (!blk->writing)
 		return 0;
-	ret = transport_progress(s->ctx->xp, ctx_deadline(s->ctx, -1),
-				 write_finished, blk);
-	return ret == -EAGAIN ? -ETIMEDOUT : ret;
+	return ctx_wait(s->ctx, -1, write_finished, blk);
 }
 
 /* ---- draining ------------------------------------------------------------- */
@@ -186,8 +187,9 @@ static bool drained_or_moved(void *arg)
 
 /*
  * How long the converter needs for what is queued is unknown here, so the
- * timeout bounds the wait for each next block, not the whole drain: a
- * slow converter still drains, a dead one fails within one timeout.
+ * timeout bounds the wait for each next block, not the whole drain, and
+ * counts the server's silence: a slow converter or a lossy link still
+ * drains, a dead server fails it within one timeout.
  */
 static int drain(struct iiofab_stream *s, int timeout_ms)
 {
@@ -197,9 +199,9 @@ static int drain(struct iiofab_stream *s, int timeout_ms)
 
 		if (s->err)
 			return s->err;
-		ret = transport_progress(s->ctx->xp,
-					 ctx_deadline(s->ctx, timeout_ms),
-					 drained_or_moved, &w);
+		ret = transport_progress_alive(s->ctx->xp, timeout_ms < 0 ?
+					       s->ctx->op_timeout_ms : (unsigned int)timeout_ms,
+					       drained_or_moved, &w);
 		if (ret)
 			return ret == -EAGAIN ? -ETIMEDOUT : ret;
 	}
@@ -318,12 +320,14 @@ int iiofab_stream_get_free(struct iiofab_stream *s, int timeout_ms, void **data)
 	if (s->ops != &dac_ops || !s->started)
 		return -EINVAL;
 	d = dac_of(s);
+	/* A credit is worthless once the connection is gone: say so. */
+	ret = transport_error(s->ctx->xp);
+	if (ret)
+		return ret;
 	if (!d->credits.count) {
 		if (s->err)
 			return s->err;
-		ret = transport_progress(s->ctx->xp,
-					 ctx_deadline(s->ctx, timeout_ms),
-					 credit_available, s);
+		ret = ctx_wait(s->ctx, timeout_ms, credit_available, s);
 		if (ret)
 			return ret;
 		if (!d->credits.count)
@@ -356,12 +360,16 @@ int iiofab_stream_submit(struct iiofab_stream *s, int block, size_t bytes,
 	}
 	if (s->err)
 		return s->err;
+	ret = transport_error(s->ctx->xp);
+	if (ret)
+		return ret;
 	ret = wait_write(s, &d->blocks[block]);
 	if (!ret)
 		ret = post_write(s, block, bytes);
 	if (ret)
 		return ret;
 	d->blocks[block].owner = DAC_SUBMITTED;
+	d->blocks[block].unsent = true;
 	d->in_flight++;
 	if (flags & IIOFAB_SUBMIT_CYCLIC)
 		d->cyclic_blk = block;
@@ -379,9 +387,12 @@ int iiofab_stream_submit(struct iiofab_stream *s, int block, size_t bytes,
 
 int iiofab_stream_drain(struct iiofab_stream *s, int timeout_ms)
 {
+	int ret;
+
 	if (s->ops != &dac_ops)
 		return -EINVAL;
-	if (!s->started)
-		return 0;
+	ret = transport_error(s->ctx->xp);
+	if (ret || !s->started)
+		return ret;
 	return drain(s, timeout_ms);
 }

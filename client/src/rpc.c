@@ -229,13 +229,13 @@ static int check_reply(struct rpc *rpc, uint16_t type, uint16_t want,
 	return reply->type;
 }
 
-static int await_reply(struct rpc *rpc, uint16_t type, int64_t deadline,
-		       struct rpc_wait *w, struct rpc_reply *reply)
+static int await_reply(struct rpc *rpc, uint16_t type, struct rpc_wait *w,
+		       struct rpc_reply *reply)
 {
 	int ret;
 
 	rpc->wait = w;
-	ret = transport_progress(rpc->t, deadline, reply_arrived, w);
+	ret = transport_progress_alive(rpc->t, rpc->op_timeout_ms, reply_arrived, w);
 	rpc->wait = NULL;
 	if (w->arrived && !w->status) {
 		reply->type = w->hdr.type;
@@ -247,7 +247,7 @@ static int await_reply(struct rpc *rpc, uint16_t type, int64_t deadline,
 		rpc_reply_done(rpc, reply);
 		if (ret != -ETIMEDOUT && ret != -EAGAIN)
 			return ret;
-		iiofab_log_err(rpc->log, "no reply to %s within %u ms",
+		iiofab_log_err(rpc->log, "no reply to %s: the server was silent for %u ms",
 			       iiofab_wire_type_name(type), rpc->op_timeout_ms);
 		return -ETIMEDOUT;
 	}
@@ -263,7 +263,6 @@ static int await_reply(struct rpc *rpc, uint16_t type, int64_t deadline,
 int rpc_call(struct rpc *rpc, uint16_t type, const union iiofab_wire_msg *req,
 	     uint16_t want, struct rpc_reply *reply)
 {
-	int64_t deadline = iiofab_now_ms() + rpc->op_timeout_ms;
 	struct rpc_wait w = { 0 };
 	uint32_t slot;
 	uint8_t *buf;
@@ -273,7 +272,7 @@ int rpc_call(struct rpc *rpc, uint16_t type, const union iiofab_wire_msg *req,
 	/* Replies nest nowhere: the previous one must have been given back. */
 	if (rpc->wait || !rpc->spare)
 		return -EBUSY;
-	ret = transport_get_send(rpc->t, deadline, &slot, &buf);
+	ret = transport_get_send(rpc->t, rpc->op_timeout_ms, &slot, &buf);
 	if (ret)
 		return ret;
 	if (++rpc->next_request_id == 0)
@@ -284,7 +283,7 @@ int rpc_call(struct rpc *rpc, uint16_t type, const union iiofab_wire_msg *req,
 					      w.request_id, req));
 	if (ret)
 		return ret;
-	ret = await_reply(rpc, type, deadline, &w, reply);
+	ret = await_reply(rpc, type, &w, reply);
 	if (ret)
 		return ret;
 	return check_reply(rpc, type, want, reply);

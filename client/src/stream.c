@@ -311,8 +311,9 @@ int iiofab_stream_start(struct iiofab_stream *s)
 
 	if (s->err)
 		return s->err;
-	if (s->started)
-		return 0;
+	ret = transport_error(s->ctx->xp);
+	if (ret || s->started)
+		return ret;
 	ret = rpc_call_stream_ctl(s->ctx->rpc, IIOFAB_MSG_START, s->id);
 	if (!ret)
 		s->started = true;
@@ -337,7 +338,7 @@ static void close_remote(struct iiofab_stream *s)
 	/* No READ may target the landing buffer once it is freed, and the
 	 * server's MR must outlive our READs: they finish before CLOSE. */
 	if (!stream_quiet(s) &&
-	    transport_progress(ctx->xp, ctx_deadline(ctx, -1), stream_quiet, s))
+	    ctx_wait(ctx, -1, stream_quiet, s))
 		transport_fail(ctx->xp, -ETIMEDOUT,
 			       "RDMA operations of the stream did not complete");
 	if (s->started && !transport_error(ctx->xp))
@@ -369,6 +370,11 @@ void iiofab_stream_close(struct iiofab_stream *s)
 int iiofab_stream_fd(const struct iiofab_stream *s)
 {
 	return transport_fd(s->ctx->xp);
+}
+
+unsigned int iiofab_stream_get_quiet_ms(const struct iiofab_stream *s)
+{
+	return transport_quiet_ms(s->ctx->xp);
 }
 
 size_t iiofab_stream_get_scan_bytes(const struct iiofab_stream *s)

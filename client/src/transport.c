@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -73,6 +74,7 @@ struct transport {
 
 	struct transport_idle *idle;
 	int err;
+	int64_t heard_ms;	/* the last completion: the server was alive then */
 };
 
 static int set_nonblock(int fd)
@@ -439,6 +441,7 @@ static int establish(struct transport *t, const struct transport_params *p,
 	if (ret)
 		return ret;
 	t->connected = true;
+	t->heard_ms = iiofab_now_ms();
 	log_qp_timers(t);
 	return 0;
 }
@@ -554,13 +557,13 @@ int transport_try_get_send(struct transport *t, uint32_t *slot, uint8_t **buf)
 	return 0;
 }
 
-int transport_get_send(struct transport *t, int64_t deadline, uint32_t *slot,
+int transport_get_send(struct transport *t, unsigned int quiet_ms, uint32_t *slot,
 		       uint8_t **buf)
 {
 	int ret;
 
 	if (!t->err && !send_slot_free(t)) {
-		ret = transport_progress(t, deadline, send_slot_free, t);
+		ret = transport_progress_alive(t, quiet_ms, send_slot_free, t);
 		if (ret)
 			return ret;
 	}
@@ -663,6 +666,8 @@ static void complete(struct transport *t, const struct ibv_wc *wc)
 		(struct transport_op *)(uintptr_t)(wc->wr_id & ~(uint64_t)WR_LAST);
 	int status = wc_status(wc);
 
+	if (!status)
+		t->heard_ms = iiofab_now_ms();
 	if (status && status != -ECANCELED)
 		iiofab_log_err(t->log, "work request failed: %s (vendor error 0x%x)",
 			       ibv_wc_status_str(wc->status), wc->vendor_err);
@@ -783,6 +788,46 @@ int transport_progress(struct transport *t, int64_t deadline,
 		if (n < 0)
 			return n;
 	}
+}
+
+int transport_progress_alive(struct transport *t, unsigned int quiet_ms,
+			     transport_done_fn done, void *arg)
+{
+	int64_t start = iiofab_now_ms();
+	int64_t cap = start + (int64_t)quiet_ms * TRANSPORT_ALIVE_CAP;
+
+	for (;;) {
+		int64_t since = t->heard_ms > start ? t->heard_ms : start;
+		int64_t deadline = since + quiet_ms < cap ? since + quiet_ms : cap;
+		int ret = transport_progress(t, deadline, done, arg);
+
+		if (ret != -ETIMEDOUT && ret != -EAGAIN)
+			return ret;
+		if (!quiet_ms)
+			return ret;
+		/* Heard from the server meanwhile: its silence starts again. */
+		if (t->heard_ms > since && iiofab_now_ms() < cap)
+			continue;
+		/*
+		 * Silent for quiet_ms while something was due from it: a live
+		 * server answers, and one with a stream sends a keepalive after
+		 * 3 s. It is gone, and every later call says so.
+		 */
+		if (t->heard_ms <= since) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "the server was silent for %u ms", quiet_ms);
+			transport_fail(t, -ETIMEDOUT, why);
+		}
+		return -ETIMEDOUT;
+	}
+}
+
+unsigned int transport_quiet_ms(const struct transport *t)
+{
+	int64_t ms = iiofab_now_ms() - t->heard_ms;
+
+	return ms <= 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (unsigned int)ms;
 }
 
 static bool outstanding(const struct transport *t)

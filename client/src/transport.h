@@ -94,11 +94,12 @@ struct ibv_pd *transport_pd(const struct transport *t);
 
 /*
  * A control-message send slot: transport_get_send() waits (through the
- * progress loop) up to deadline, transport_try_get_send() returns -EAGAIN
+ * progress loop) until the server was silent for quiet_ms (as
+ * transport_progress_alive), transport_try_get_send() returns -EAGAIN
  * at once. Fill *buf, then transport_send() it, or give it back with
  * transport_put_send().
  */
-int transport_get_send(struct transport *t, int64_t deadline, uint32_t *slot,
+int transport_get_send(struct transport *t, unsigned int quiet_ms, uint32_t *slot,
 		       uint8_t **buf);
 int transport_try_get_send(struct transport *t, uint32_t *slot, uint8_t **buf);
 void transport_put_send(struct transport *t, uint32_t slot);
@@ -129,6 +130,22 @@ void transport_remove_idle(struct transport *t, struct transport_idle *idle);
 typedef bool (*transport_done_fn)(void *arg);
 int transport_progress(struct transport *t, int64_t deadline,
 		       transport_done_fn done, void *arg);
+
+/*
+ * A wait bounded by the server's silence rather than by the clock: like
+ * transport_progress(), but it ends with -ETIMEDOUT only once quiet_ms
+ * passed without any completion (nothing of ours acknowledged, nothing
+ * read, nothing received), or TRANSPORT_ALIVE_CAP x quiet_ms after it
+ * began. On a lossy link RC retransmission delivers late, and what waits
+ * behind bulk transfers on the same QP waits for them: such a wait is
+ * slow, not failed. A server silent for quiet_ms is gone: the connection
+ * fails with -ETIMEDOUT. quiet_ms 0: -EAGAIN at once unless done.
+ */
+#define TRANSPORT_ALIVE_CAP 10
+int transport_progress_alive(struct transport *t, unsigned int quiet_ms,
+			     transport_done_fn done, void *arg);
+/* Milliseconds since the last completion. */
+unsigned int transport_quiet_ms(const struct transport *t);
 
 /*
  * Moves the QP to the error state and waits, at most TRANSPORT_FLUSH_MS,

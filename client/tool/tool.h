@@ -212,7 +212,6 @@ struct tool_wait {
 	int signo;		/* the signal that arrived, 0 while none did */
 	int stream_fd;		/* iiofab_stream_fd(), -1 before a stream */
 	uint64_t op_ns;		/* the op timeout */
-	uint64_t deadline_ns;	/* the server's answer is due, 0: no wait */
 };
 
 #define TOOL_WAIT_INIT { .sfd = -1, .stream_fd = -1 }

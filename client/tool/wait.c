@@ -51,7 +51,6 @@ void tool_wait_close(struct tool_wait *w)
 void tool_wait_attach(struct tool_wait *w, const struct iiofab_stream *stream)
 {
 	w->stream_fd = iiofab_stream_fd(stream);
-	w->deadline_ns = 0;
 }
 
 bool tool_wait_interrupted(struct tool_wait *w)
@@ -114,27 +113,31 @@ int tool_wait_sleep(struct tool_wait *w, unsigned int ms)
 }
 
 /*
- * Waits for the stream's fd until until_ns or the end of the op timeout
- * counted from the first wait since the server last answered: 0 when the
- * fd is readable, -EAGAIN at until_ns, -ETIMEDOUT, -EINTR or -errno.
+ * Waits for the stream's fd until until_ns or until the server has been
+ * silent for the op timeout, as the library tells it (nothing received,
+ * nothing of ours acknowledged): 0 when the fd is readable, -EAGAIN at
+ * until_ns, -ETIMEDOUT, -EINTR or -errno. A lossy link that only delivers
+ * late keeps the stream alive.
  */
-static int wait_server(struct tool_wait *w, uint64_t until_ns)
+static int wait_server(struct tool_wait *w, const struct iiofab_stream *stream,
+		       uint64_t until_ns)
 {
-	uint64_t limit;
+	uint64_t quiet_ns = (uint64_t)iiofab_stream_get_quiet_ms(stream) * 1000000u;
+	uint64_t limit, deadline;
 	int ret;
 
-	if (!w->deadline_ns)
-		w->deadline_ns = iiofab_now_ns() + w->op_ns;
-	limit = until_ns < w->deadline_ns ? until_ns : w->deadline_ns;
+	if (quiet_ns >= w->op_ns)
+		return -ETIMEDOUT;
+	deadline = iiofab_now_ns() + (w->op_ns - quiet_ns);
+	limit = until_ns < deadline ? until_ns : deadline;
 	ret = tool_wait(w, -1, limit);
 	if (ret > 0)
 		return 0;
 	if (ret < 0)
 		return ret;
-	if (limit == until_ns)
-		return -EAGAIN;	/* the deadline runs on into the next call */
-	w->deadline_ns = 0;
-	return -ETIMEDOUT;
+	/* The limit: the caller's time, or the server's silence, looked at
+	 * again (something may have been heard meanwhile). */
+	return limit == until_ns ? -EAGAIN : 0;
 }
 
 int tool_wait_block(struct tool_wait *w, struct iiofab_stream *stream,
@@ -148,11 +151,9 @@ int tool_wait_block(struct tool_wait *w, struct iiofab_stream *stream,
 		if (tool_wait_interrupted(w))
 			return -EINTR;
 		ret = iiofab_stream_next(stream, 0, block);
-		if (ret != -EAGAIN) {
-			w->deadline_ns = 0;
+		if (ret != -EAGAIN)
 			return ret;
-		}
-		ret = wait_server(w, until_ns);
+		ret = wait_server(w, stream, until_ns);
 		if (ret)
 			return ret;
 	}
@@ -167,11 +168,9 @@ int tool_wait_free(struct tool_wait *w, struct iiofab_stream *stream,
 		if (tool_wait_interrupted(w))
 			return -EINTR;
 		ret = iiofab_stream_get_free(stream, 0, data);
-		if (ret != -EAGAIN) {
-			w->deadline_ns = 0;
+		if (ret != -EAGAIN)
 			return ret;
-		}
-		ret = wait_server(w, until_ns);
+		ret = wait_server(w, stream, until_ns);
 		if (ret)
 			return ret;
 	}

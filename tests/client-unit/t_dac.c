@@ -296,6 +296,40 @@ static void test_submit_batching(void **state)
 }
 
 /*
+ * A FREE for a block whose SUBMIT has not left yet names a block the
+ * server was never told of: it is refused with a warning, so the block
+ * cannot be handed out and submitted a second time while its first entry
+ * waits (which would overrun the queue of unsent entries).
+ */
+static void test_free_before_submit_left(void **state)
+{
+	unsigned int warnings;
+	struct t_env e;
+
+	(void)state;
+	t_env_connect(&e);
+	t_env_open(&e, true, T_BLOCK, 1);
+	get_free(&e, 0);
+	t_xp_limit_send_slots(e.xp, 0);
+	assert_int_equal(iiofab_stream_submit(e.s, 0, T_BLOCK, 0), 0);
+	assert_int_equal(e.board.submit_msgs, 0);
+	warnings = e.n_log[IIOFAB_LOG_WARNING];
+	t_board_free(&e.board, (const uint32_t[]){ 0 }, 1);
+	no_free(&e);
+	assert_int_equal(e.n_log[IIOFAB_LOG_WARNING], warnings + 1);
+	assert_int_equal(stats_of(&e).consumed_blocks, 0);
+	t_xp_limit_send_slots(e.xp, 4);
+	t_xp_complete_next(e.xp, 0);
+	no_free(&e);
+	assert_int_equal(e.board.submit_msgs, 1);
+	check_submit(&e.board, 0, 0, T_BLOCK, 0);
+	t_board_free(&e.board, (const uint32_t[]){ 0 }, 1);
+	get_free(&e, 0);
+	assert_int_equal(stats_of(&e).consumed_blocks, 1);
+	t_env_fini(&e);
+}
+
+/*
  * Drain returns once the converter gave back every submitted block, one
  * wait per block here; a dead converter makes it time out; a cyclic block
  * that keeps repeating is not waited for.
@@ -501,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_refused_submits),
 		cmocka_unit_test(test_submit_send_queue_full),
 		cmocka_unit_test(test_submit_batching),
+		cmocka_unit_test(test_free_before_submit_left),
 		cmocka_unit_test(test_drain_waits_for_credits),
 		cmocka_unit_test(test_drain_waits_for_unsent_submit),
 		cmocka_unit_test(test_credit_before_write_completes),

@@ -327,6 +327,21 @@ int transport_progress(struct transport *t, int64_t deadline,
 	}
 }
 
+/* Waits here never sleep and nothing is heard while one lasts: the silence
+ * bound is the clock bound. */
+int transport_progress_alive(struct transport *t, unsigned int quiet_ms,
+			     transport_done_fn done, void *arg)
+{
+	int ret = transport_progress(t, iiofab_now_ms() + quiet_ms, done, arg);
+
+	return ret == -EAGAIN && quiet_ms ? -ETIMEDOUT : ret;
+}
+
+unsigned int transport_quiet_ms(const struct transport *t)
+{
+	return 0;
+}
+
 static bool outstanding(const struct transport *t)
 {
 	for (unsigned int i = 0; i < t->n_recv; i++)
@@ -486,13 +501,13 @@ int transport_try_get_send(struct transport *t, uint32_t *slot, uint8_t **buf)
 	return -EAGAIN;
 }
 
-int transport_get_send(struct transport *t, int64_t deadline, uint32_t *slot,
+int transport_get_send(struct transport *t, unsigned int quiet_ms, uint32_t *slot,
 		       uint8_t **buf)
 {
 	int ret;
 
 	if (!t->err && !send_slot_free(t)) {
-		ret = transport_progress(t, deadline, send_slot_free, t);
+		ret = transport_progress_alive(t, quiet_ms, send_slot_free, t);
 		if (ret)
 			return ret;
 	}
