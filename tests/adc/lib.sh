@@ -82,6 +82,20 @@ t_board() {
 	return 1
 }
 
+# t_netem NIC ARGS: netem ARGS on NIC's egress; "off" removes it. ARGS
+# starting with "in-order " keep the order: netem's queue sorts packets by
+# their jittered send times, so packets whose delays cross are reordered,
+# unless a rate is set, which makes each send time follow the last one's
+# (10 Gbit/s: the order, not a limit).
+t_netem() {
+	local nic=$1 args=$2
+	tc qdisc del dev "$nic" root 2>/dev/null
+	[ "$args" = off ] && return 0
+	[[ $args == in-order\ * ]] && args="${args#in-order } rate 10gbit"
+	# shellcheck disable=SC2086
+	tc qdisc add dev "$nic" root netem $args
+}
+
 # The final line of a capture: "captured N samples (B bytes) in T s, R MB/s, L lost"
 T_CAPTURE_RE='^captured ([0-9]+) samples \(([0-9]+) bytes\) in ([0-9.]+) s, ([0-9.]+) MB/s, ([0-9]+) lost$'
 

@@ -3,9 +3,11 @@
  * t_link_cut URI KEYFILE adc|dac OP_TIMEOUT_MS CUT_COMMAND
  *
  * Streams from (adc) or to (dac) the simulator, runs CUT_COMMAND (which
- * takes this host's link down), then calls into the stream and the context
- * and times every call: each must return an error, and within its timeout
- * (plus a second of slack for an emulated host). Prints one line per call
+ * cuts this host off: nothing gets through any more, and nothing says so),
+ * then calls into the stream and the context and times every call: each
+ * must return an error, and within its timeout (the op timeout of the
+ * server's silence for the first, at once after it; plus a second of slack
+ * for an emulated host). Prints one line per call
  * ("next: Connection timed out after 3004 ms, bound 4000 ms") and exits 0
  * when every call kept its bound.
  */
@@ -112,8 +114,9 @@ static void t_adc_calls(struct t_run *r, struct iiofab_ctx *ctx, struct iiofab_s
 
 	while (iiofab_stream_next(s, 0, &b) == 0)
 		iiofab_block_release(s, b);
+	/* The op timeout of silence: the server is then gone for every call. */
 	t0 = iiofab_now_ms();
-	ret = iiofab_stream_next(s, (int)r->op_ms, &b);
+	ret = iiofab_stream_next(s, -1, &b);
 	t_judge(r, "next", ret, iiofab_now_ms() - t0, r->op_ms + SLACK_MS, 1);
 	t0 = iiofab_now_ms();
 	ret = iiofab_device_attr_read(dev, "sampling_frequency", buf, sizeof(buf));
@@ -122,21 +125,27 @@ static void t_adc_calls(struct t_run *r, struct iiofab_ctx *ctx, struct iiofab_s
 
 static void t_dac_calls(struct t_run *r, struct iiofab_stream *s)
 {
+	int held = -1;
 	void *data;
 	int64_t t0;
 	int ret;
 
-	/* Credits granted before the cut are still good: spend them. */
-	while ((ret = iiofab_stream_get_free(s, 0, &data)) >= 0)
-		(void)iiofab_stream_submit(s, ret, BLOCK, 0);
+	/* Credits granted before the cut are still good: spend them, but for
+	 * one block kept to submit once the connection is known dead. */
+	while ((ret = iiofab_stream_get_free(s, 0, &data)) >= 0) {
+		if (held < 0)
+			held = ret;
+		else
+			(void)iiofab_stream_submit(s, ret, BLOCK, 0);
+	}
 	t0 = iiofab_now_ms();
-	ret = iiofab_stream_get_free(s, (int)r->op_ms, &data);
+	ret = iiofab_stream_get_free(s, -1, &data);
 	t_judge(r, "get_free", ret, iiofab_now_ms() - t0, r->op_ms + SLACK_MS, 1);
 	t0 = iiofab_now_ms();
-	ret = iiofab_stream_drain(s, (int)r->op_ms);
+	ret = iiofab_stream_drain(s, -1);
 	t_judge(r, "drain", ret, iiofab_now_ms() - t0, r->op_ms + SLACK_MS, 1);
 	t0 = iiofab_now_ms();
-	ret = iiofab_stream_submit(s, 0, BLOCK, 0);
+	ret = held < 0 ? -ENOENT : iiofab_stream_submit(s, held, BLOCK, 0);
 	t_judge(r, "submit", ret, iiofab_now_ms() - t0, SLACK_MS, 1);
 }
 
