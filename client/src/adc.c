@@ -301,6 +301,16 @@ static void slot_free(struct adc *a, uint32_t slot)
 }
 
 /* A verified block goes to the application's queue, its loss counted. */
+/* A server that announces blocks out of order breaks the stream for good. */
+static void went_backwards(struct iiofab_stream *s, const char *what,
+			   const struct iiofab_wire_ready_entry *e)
+{
+	iiofab_log_err(&s->ctx->log, "%s seq %llu at sample %llu goes backwards", what,
+		       (unsigned long long)e->seq, (unsigned long long)e->first_sample);
+	if (!s->err)
+		s->err = -EPROTO;
+}
+
 static void deliver(struct iiofab_stream *s, uint32_t slot, uint64_t samples,
 		    uint64_t landed_ns)
 {
@@ -310,12 +320,7 @@ static void deliver(struct iiofab_stream *s, uint32_t slot, uint64_t samples,
 	uint64_t lost;
 
 	if (iiofab_loss_deliver(&a->loss, e, samples, &lost)) {
-		iiofab_log_err(&s->ctx->log,
-			       "READY seq %llu at sample %llu goes backwards",
-			       (unsigned long long)e->seq,
-			       (unsigned long long)e->first_sample);
-		if (!s->err)
-			s->err = -EPROTO;
+		went_backwards(s, "READY", e);
 		slot_free(a, slot);
 		return;
 	}
@@ -362,14 +367,8 @@ static void on_read_done(struct iiofab_stream *s, uint32_t slot)
 				 (unsigned long long)e->generation);
 		s->stats.torn_blocks++;
 		a->shed = true;
-		if (iiofab_loss_torn(&a->loss, e, samples)) {
-			iiofab_log_err(&s->ctx->log,
-				       "torn READY seq %llu at sample %llu goes backwards",
-				       (unsigned long long)e->seq,
-				       (unsigned long long)e->first_sample);
-			if (!s->err)
-				s->err = -EPROTO;
-		}
+		if (iiofab_loss_torn(&a->loss, e, samples))
+			went_backwards(s, "torn READY", e);
 		slot_free(a, slot);
 		return;
 	}
