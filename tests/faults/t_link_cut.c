@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * t_link_cut URI KEYFILE adc|dac OP_TIMEOUT_MS CUT_COMMAND
+ * t_link_cut URI KEYFILE adc|dac|both OP_TIMEOUT_MS CUT_COMMAND
  *
- * Streams from (adc) or to (dac) the simulator, runs CUT_COMMAND (which
- * cuts this host off: nothing gets through any more, and nothing says so),
- * then calls into the stream and the context and times every call: each
- * must return an error, and within its timeout (the op timeout of the
- * server's silence for the first, at once after it; plus a second of slack
- * for an emulated host). Prints one line per call
+ * Streams from (adc) or to (dac) the simulator, or both on two connections,
+ * runs CUT_COMMAND (which cuts this host off: nothing gets through any more,
+ * and nothing says so), then calls into the stream(s) and the context(s)
+ * and times every call: each must return an error, and within its timeout
+ * (the op timeout of the server's silence for the first, at once after it;
+ * plus a second of slack for an emulated host). Prints one line per call
  * ("next: Connection timed out after 3004 ms, bound 4000 ms") and exits 0
  * when every call kept its bound.
  */
@@ -149,44 +149,74 @@ static void t_dac_calls(struct t_run *r, struct iiofab_stream *s)
 	t_judge(r, "submit", ret, iiofab_now_ms() - t0, SLACK_MS, 1);
 }
 
+struct t_side {
+	const char *name;
+	struct iiofab_ctx *ctx;
+	struct iiofab_stream *s;
+};
+
+static int t_open(struct t_side *d, const char *uri, const char *key, unsigned int op_ms)
+{
+	int ret = t_connect(uri, key, op_ms, &d->ctx);
+
+	if (!ret)
+		ret = !strcmp(d->name, "adc") ? t_adc_stream(d->ctx, &d->s) : t_dac_stream(d->ctx, &d->s);
+	if (ret)
+		fprintf(stderr, "t_link_cut: %s: cannot stream before the cut: %s\n", d->name,
+			iiofab_strerror(ret));
+	return ret;
+}
+
+/* Close: a STOP and a CLOSE round trip at most, then the flush. */
+static void t_close(struct t_run *r, struct t_side *d)
+{
+	char what[32];
+	int64_t t0 = iiofab_now_ms();
+
+	iiofab_stream_close(d->s);
+	snprintf(what, sizeof(what), "%s close", d->name);
+	t_judge(r, what, 0, iiofab_now_ms() - t0, 2 * r->op_ms + 1000 + SLACK_MS, 0);
+	t0 = iiofab_now_ms();
+	iiofab_disconnect(d->ctx);
+	snprintf(what, sizeof(what), "%s disconnect", d->name);
+	t_judge(r, what, 0, iiofab_now_ms() - t0, 1000 + SLACK_MS, 0);
+}
+
 int main(int argc, char **argv)
 {
+	struct t_side sides[2] = { { .name = "adc" }, { .name = "dac" } };
 	struct t_run r = { 0 };
-	struct iiofab_ctx *ctx = NULL;
-	struct iiofab_stream *s = NULL;
-	int adc, ret;
-	int64_t t0;
+	unsigned int first, last;
+	int ret = 0;
 
-	if (argc != 6 || (strcmp(argv[3], "adc") && strcmp(argv[3], "dac"))) {
-		fprintf(stderr, "usage: t_link_cut URI KEYFILE adc|dac OP_TIMEOUT_MS CUT_COMMAND\n");
+	if (argc != 6 || (strcmp(argv[3], "adc") && strcmp(argv[3], "dac") &&
+			  strcmp(argv[3], "both"))) {
+		fprintf(stderr, "usage: t_link_cut URI KEYFILE adc|dac|both OP_TIMEOUT_MS "
+			"CUT_COMMAND\n");
 		return 2;
 	}
-	adc = !strcmp(argv[3], "adc");
+	first = !strcmp(argv[3], "dac");
+	last = !strcmp(argv[3], "adc") ? 0 : 1;
 	r.op_ms = (unsigned int)atoi(argv[4]);
-	ret = t_connect(argv[1], argv[2], r.op_ms, &ctx);
-	if (!ret)
-		ret = adc ? t_adc_stream(ctx, &s) : t_dac_stream(ctx, &s);
+	for (unsigned int i = first; !ret && i <= last; i++)
+		ret = t_open(&sides[i], argv[1], argv[2], r.op_ms);
 	if (ret) {
-		fprintf(stderr, "t_link_cut: cannot stream before the cut: %s\n", iiofab_strerror(ret));
-		iiofab_stream_close(s);
-		iiofab_disconnect(ctx);
+		for (unsigned int i = first; i <= last; i++) {
+			iiofab_stream_close(sides[i].s);
+			iiofab_disconnect(sides[i].ctx);
+		}
 		return 1;
 	}
 	printf("streaming; cutting the link: %s\n", argv[5]);
 	fflush(stdout);
 	if (system(argv[5]) != 0)
 		fprintf(stderr, "t_link_cut: the cut command failed\n");
-	if (adc)
-		t_adc_calls(&r, ctx, s);
-	else
-		t_dac_calls(&r, s);
-	/* Close: a STOP and a CLOSE round trip at most, then the flush. */
-	t0 = iiofab_now_ms();
-	iiofab_stream_close(s);
-	t_judge(&r, "close", 0, iiofab_now_ms() - t0, 2 * r.op_ms + 1000 + SLACK_MS, 0);
-	t0 = iiofab_now_ms();
-	iiofab_disconnect(ctx);
-	t_judge(&r, "disconnect", 0, iiofab_now_ms() - t0, 1000 + SLACK_MS, 0);
+	if (first == 0)
+		t_adc_calls(&r, sides[0].ctx, sides[0].s);
+	if (last == 1)
+		t_dac_calls(&r, sides[1].s);
+	for (unsigned int i = first; i <= last; i++)
+		t_close(&r, &sides[i]);
 	printf("%d call(s) out of bounds\n", r.failures);
 	return r.failures ? 1 : 0;
 }
