@@ -110,11 +110,28 @@ static int block_enqueue(struct srv_block *blk)
 	return 0;
 }
 
-/* Takes a held block back from every subscriber and requeues it. */
+static void drop_hold(struct srv_sub *sub, unsigned int idx)
+{
+	sub->held[idx] = SRV_HOLD_NONE;
+	sub->n_held--;
+}
+
+/*
+ * Takes a held block back from every subscriber and requeues it. A holder
+ * told of it finds its generation changed; one not told yet skips its
+ * entry and reports the loss with its next one. A waiting shard block was
+ * nobody's: its loss goes to the next block any shard gets.
+ */
 static bool reclaim(struct srv_stream *st, struct srv_block *old)
 {
-	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next)
-		sub->held[old->idx] = 0;
+	if (old->state == SRV_BLK_WAITING)
+		st->adc.shard_carry += old->lost + srv_stream_block_scans(st);
+	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next) {
+		if (sub->held[old->idx]) {
+			drop_hold(sub, old->idx);
+			sub->reclaimed++;
+		}
+	}
 	old->holders = 0;
 	stats_of(st)->blocks_reclaimed++;
 	stats_of(st)->samples_reclaimed += srv_stream_block_scans(st);
@@ -135,7 +152,8 @@ static bool reclaim_oldest(struct srv_stream *st, const struct srv_block *keep)
 	for (unsigned int i = 0; i < st->count; i++) {
 		struct srv_block *blk = &st->blocks[i];
 
-		if (blk != keep && blk->state == SRV_BLK_HELD && (!old || blk->seq < old->seq))
+		if (blk != keep && (blk->state == SRV_BLK_HELD || blk->state == SRV_BLK_WAITING) &&
+		    (!old || blk->seq < old->seq))
 			old = blk;
 	}
 	return old && reclaim(st, old);
@@ -146,23 +164,31 @@ static int adc_encode(struct srv_sub *sub, void *buf, size_t cap)
 {
 	struct srv_stream *st = sub->st;
 	struct iiofab_msg_ready m = { .stream_id = st->id };
-	uint32_t b;
-	uint64_t gen;
+	struct srv_ring_entry e;
 
-	while (m.count < IIOFAB_WIRE_MAX_READY && srv_ring_pop(&sub->pending, &b, &gen)) {
-		const struct srv_block *blk = &st->blocks[b];
+	while (m.count < IIOFAB_WIRE_MAX_READY && srv_ring_pop(&sub->pending, &e)) {
+		const struct srv_block *blk = &st->blocks[e.blk];
 
-		/* Reclaimed before it was announced: the gap tells the client. */
-		if (gen != st->gen[b] || !sub->held[b])
+		/* Reclaimed before it was announced: the next entry says so. */
+		if (e.gen != st->gen[e.blk] || sub->held[e.blk] != SRV_HOLD_QUEUED) {
+			sub->carry += e.lost + srv_stream_block_scans(st);
 			continue;
+		}
+		sub->held[e.blk] = SRV_HOLD_SENT;
 		m.entries[m.count++] = (struct iiofab_wire_ready_entry){
-			.block = b,
+			.block = e.blk,
 			.bytes_used = st->block_size,
-			.generation = gen,
+			.generation = e.gen,
 			.seq = blk->seq,
 			.first_sample = blk->first_sample,
 			.timestamp_ns = blk->ts_ns,
+			.lost = e.lost + sub->carry,
+			.flags = e.flags,
 		};
+		sub->lost += e.lost + sub->carry;
+		sub->carry = 0;
+		sub->delivered++;
+		sub->redelivered += !!(e.flags & IIOFAB_WIRE_READY_REDELIVERED);
 	}
 	if (!m.count)
 		return 0;
@@ -266,16 +292,115 @@ static void stamp(struct srv_block *blk)
 	stats_of(st)->blocks_completed++;
 }
 
+static void hand_to(struct srv_sub *sub, struct srv_block *blk, uint64_t lost, uint32_t flags)
+{
+	struct srv_ring_entry e = {
+		.blk = blk->idx, .flags = flags, .gen = blk->st->gen[blk->idx], .lost = lost,
+	};
+
+	blk->holders++;
+	sub->held[blk->idx] = SRV_HOLD_QUEUED;
+	sub->n_held++;
+	srv_sub_queue(sub, &e);
+}
+
+/* Exclusive and fan-out: every started subscriber gets the block. */
+static void announce_to_all(struct srv_block *blk)
+{
+	struct srv_stream *st = blk->st;
+	uint64_t end = blk->first_sample + srv_stream_block_scans(st);
+
+	blk->state = SRV_BLK_HELD;
+	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next) {
+		uint64_t lost;
+
+		if (!sub->started)
+			continue;
+		lost = blk->first_sample > sub->announced_until ?
+		       blk->first_sample - sub->announced_until : 0;
+		sub->announced_until = end;
+		hand_to(sub, blk, lost, 0);
+	}
+}
+
+/*
+ * Shard: how many blocks a shard may hold at once. A fair share of what
+ * the converter can spare, so one slow shard cannot take the blocks the
+ * others need, and it gets fewer blocks instead of losing them.
+ */
+static unsigned int shard_credit(const struct srv_stream *st)
+{
+	unsigned int share = (st->count - st->adc.spare) / (st->n_started ? st->n_started : 1);
+
+	return share ? share : 1;
+}
+
+/* The started shard with room holding the fewest blocks, round-robin among equals. */
+static struct srv_sub *pick_shard(struct srv_stream *st)
+{
+	unsigned int credit = shard_credit(st), i = 0, n = st->n_subs;
+	struct srv_sub *best = NULL;
+	unsigned int best_at = 0;
+
+	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next, i++) {
+		unsigned int at = (i + n - st->adc.next_shard % n) % n;
+
+		if (!sub->started || sub->n_held >= credit)
+			continue;
+		if (!best || sub->n_held < best->n_held ||
+		    (sub->n_held == best->n_held && at < best_at)) {
+			best = sub;
+			best_at = at;
+		}
+	}
+	if (best)
+		st->adc.next_shard++;
+	return best;
+}
+
+/* The waiting block with the lowest seq: shards get blocks in order. */
+static struct srv_block *oldest_waiting(struct srv_stream *st)
+{
+	struct srv_block *old = NULL;
+
+	for (unsigned int i = 0; i < st->count; i++) {
+		struct srv_block *blk = &st->blocks[i];
+
+		if (blk->state == SRV_BLK_WAITING && (!old || blk->seq < old->seq))
+			old = blk;
+	}
+	return old;
+}
+
+/* Shard: waiting blocks go, oldest first, to shards with room. */
+static void dispatch(struct srv_stream *st)
+{
+	struct srv_block *blk;
+	struct srv_sub *sub;
+
+	if (!st->started)
+		return;
+	while ((blk = oldest_waiting(st)) && (sub = pick_shard(st))) {
+		blk->state = SRV_BLK_HELD;
+		hand_to(sub, blk, blk->lost + st->adc.shard_carry,
+			blk->redelivered ? IIOFAB_WIRE_READY_REDELIVERED : 0);
+		st->adc.shard_carry = 0;
+	}
+}
+
 static void announce(struct srv_block *blk)
 {
 	struct srv_stream *st = blk->st;
 
-	blk->state = SRV_BLK_HELD;
-	blk->holders = st->n_subs;
-	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next) {
-		sub->held[blk->idx] = 1;
-		srv_sub_queue(sub, blk->idx, st->gen[blk->idx]);
+	if (st->mode != IIOFAB_WIRE_MODE_SHARD) {
+		announce_to_all(blk);
+		return;
 	}
+	blk->lost = blk->first_sample - st->adc.delivered_until;
+	blk->redelivered = false;
+	st->adc.delivered_until = blk->first_sample + srv_stream_block_scans(st);
+	blk->state = SRV_BLK_WAITING;
+	dispatch(st);
 }
 
 static void adc_block_done(struct srv_block *blk)
@@ -293,7 +418,7 @@ static void adc_block_done(struct srv_block *blk)
 		withhold(blk, dropped);
 		return;
 	}
-	if (!st->n_subs) {
+	if (!st->n_started) {
 		(void)block_enqueue(blk);
 		return;
 	}
@@ -326,7 +451,12 @@ static int adc_start(struct srv_stream *st)
 	st->adc.drops_seen = false;
 	st->adc.last_enq = -1;
 	st->adc.spare = st->count >= 4 ? 2 : 1;
+	st->adc.delivered_until = st->adc.next_sample;
+	st->adc.shard_carry = 0;
 	for (unsigned int i = 0; i < st->count; i++) {
+		/* Nobody's since the STOP: the converter's again. */
+		if (st->blocks[i].state == SRV_BLK_WAITING)
+			st->blocks[i].state = SRV_BLK_IDLE;
 		if (st->blocks[i].state != SRV_BLK_IDLE)
 			continue;
 		err = block_enqueue(&st->blocks[i]);
@@ -341,12 +471,12 @@ static int adc_start(struct srv_stream *st)
 	return 0;
 }
 
-/* The subscriber is done with a block: back to IIO when it was the last holder. */
+/* A holder is done with a block: back to IIO when it was the last one. */
 static void unhold(struct srv_stream *st, struct srv_block *blk)
 {
 	if (--blk->holders)
 		return;
-	if (st->started && st->n_subs)
+	if (st->started && st->n_started)
 		(void)block_enqueue(blk);
 	else
 		blk->state = SRV_BLK_IDLE;
@@ -372,27 +502,80 @@ static int adc_release(struct srv_sub *sub, const struct iiofab_msg_release *m,
 			return srv_refuse(why, -ERANGE,
 					  "block %u generation %llu is not held by this client", b,
 					  (unsigned long long)m->entries[i].generation);
-		sub->held[b] = 0;
+		drop_hold(sub, b);
 		stats_of(st)->blocks_released++;
 		unhold(st, &st->blocks[b]);
 	}
+	if (st->mode == IIOFAB_WIRE_MODE_SHARD)
+		dispatch(st);
 	return 0;
+}
+
+/*
+ * A shard that goes away or stops leaves its blocks to the others while
+ * they are intact: one it was told of as redelivered (it may have
+ * processed it), one it was not with the loss its entry carried. Loss it
+ * was owed and never told goes to the next block any shard gets.
+ */
+static void shard_leave(struct srv_sub *sub)
+{
+	struct srv_stream *st = sub->st;
+	struct srv_ring_entry e;
+
+	while (srv_ring_pop(&sub->pending, &e)) {
+		if (e.gen == st->gen[e.blk] && sub->held[e.blk] == SRV_HOLD_QUEUED) {
+			st->blocks[e.blk].lost = e.lost;
+			st->blocks[e.blk].redelivered = e.flags & IIOFAB_WIRE_READY_REDELIVERED;
+		} else {
+			sub->carry += e.lost + srv_stream_block_scans(st);
+		}
+	}
+	st->adc.shard_carry += sub->carry;
+	sub->carry = 0;
+	for (unsigned int i = 0; i < st->count; i++) {
+		struct srv_block *blk = &st->blocks[i];
+
+		if (!sub->held[i])
+			continue;
+		if (sub->held[i] == SRV_HOLD_SENT) {
+			blk->lost = 0;
+			blk->redelivered = true;
+		}
+		drop_hold(sub, i);
+		blk->holders = 0;
+		blk->state = st->started ? SRV_BLK_WAITING : SRV_BLK_IDLE;
+	}
+	dispatch(st);
 }
 
 static void adc_drop_holds(struct srv_sub *sub)
 {
 	struct srv_stream *st = sub->st;
 
+	if (st->mode == IIOFAB_WIRE_MODE_SHARD) {
+		shard_leave(sub);
+		return;
+	}
 	for (unsigned int i = 0; i < st->count; i++) {
 		if (!sub->held[i])
 			continue;
-		sub->held[i] = 0;
+		drop_hold(sub, i);
 		unhold(st, &st->blocks[i]);
 	}
 }
 
+/* A late joiner's first block reports no loss for the time before it joined. */
+static void adc_sub_start(struct srv_sub *sub)
+{
+	sub->announced_until = sub->st->adc.next_sample;
+	sub->carry = 0;
+	if (sub->st->mode == IIOFAB_WIRE_MODE_SHARD)
+		dispatch(sub->st);
+}
+
 const struct srv_dir_ops srv_adc_ops = {
 	.name = "input",
+	.output = false,
 	/* Clients only ever READ blocks and generations. */
 	.access = IBV_ACCESS_REMOTE_READ,
 	.gen_table = true,
@@ -401,5 +584,6 @@ const struct srv_dir_ops srv_adc_ops = {
 	.encode = adc_encode,
 	.release = adc_release,
 	.submit = NULL,
+	.sub_start = adc_sub_start,
 	.drop_holds = adc_drop_holds,
 };

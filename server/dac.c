@@ -48,25 +48,32 @@ static void check_underruns(struct srv_stream *st)
 
 static void grant(struct srv_stream *st, struct srv_block *blk)
 {
+	struct srv_ring_entry e = { .blk = blk->idx };
+
 	blk->state = SRV_BLK_HELD;
 	blk->cyclic = false;
+
 	for (struct srv_sub *sub = st->subs; sub; sub = sub->st_next)
-		srv_sub_queue(sub, blk->idx, 0);
+		srv_sub_queue(sub, &e);
 }
 
 /* Up to IIOFAB_WIRE_MAX_FREE pending credits into buf: its length, or 0. */
 static int dac_encode(struct srv_sub *sub, void *buf, size_t cap)
 {
 	struct iiofab_msg_free m = { .stream_id = sub->st->id };
-	uint32_t b;
-	uint64_t gen;
+	struct srv_ring_entry e;
 
-	while (m.count < IIOFAB_WIRE_MAX_FREE && srv_ring_pop(&sub->pending, &b, &gen))
-		m.blocks[m.count++] = b;
+	while (m.count < IIOFAB_WIRE_MAX_FREE && srv_ring_pop(&sub->pending, &e))
+		m.blocks[m.count++] = e.blk;
 	if (!m.count)
 		return 0;
 	stats_of(sub->st)->free_messages++;
 	return iiofab_wire_encode_free(buf, cap, 0, &m);
+}
+
+static void dac_sub_start(struct srv_sub *sub)
+{
+	(void)sub;	/* output streams have one subscriber */
 }
 
 static int dac_start(struct srv_stream *st)
@@ -202,6 +209,7 @@ static void dac_drop_holds(struct srv_sub *sub)
 
 const struct srv_dir_ops srv_dac_ops = {
 	.name = "output",
+	.output = true,
 	/* Clients only WRITE blocks (verbs wants LOCAL_WRITE with it); nothing
 	 * to read back, so no generation table. */
 	.access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE,
@@ -211,5 +219,6 @@ const struct srv_dir_ops srv_dac_ops = {
 	.encode = dac_encode,
 	.release = NULL,
 	.submit = dac_submit,
+	.sub_start = dac_sub_start,
 	.drop_holds = dac_drop_holds,
 };

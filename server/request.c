@@ -33,8 +33,11 @@ static int check_open(struct srv_client *cl, const struct iiofab_msg_open_stream
 	bool output = m->direction == IIOFAB_WIRE_DIR_OUT;
 	int err;
 
-	if (m->mode != IIOFAB_WIRE_MODE_EXCLUSIVE)
-		return srv_refuse(why, -EOPNOTSUPP, "only exclusive streams are supported yet");
+	if (m->mode > IIOFAB_WIRE_MODE_SHARD)
+		return srv_refuse(why, -EINVAL, "unknown stream mode %u", m->mode);
+	if (output && m->mode != IIOFAB_WIRE_MODE_EXCLUSIVE)
+		return srv_refuse(why, -EINVAL, "output streams are exclusive: %s is for input "
+				  "streams", iiofab_wire_mode_name(m->mode));
 	err = srv_iio_scan_layout(dev, output, m->channel_mask, scan);
 	if (err == -EINVAL && !m->channel_mask)
 		return srv_refuse(why, -EINVAL, "channel mask is empty");
@@ -63,6 +66,7 @@ static int create_stream(struct srv_client *cl, const struct iiofab_msg_open_str
 	bool output = m->direction == IIOFAB_WIRE_DIR_OUT;
 	struct srv_stream_params p = {
 		.block_size = m->block_size, .count = m->block_count, .mode = m->mode, .scan = scan,
+		.device = dev, .device_id = srv_iio_dev_id(dev), .channel_mask = m->channel_mask,
 	};
 	struct srv_conv *conv;
 	int err;
@@ -83,6 +87,37 @@ static int create_stream(struct srv_client *cl, const struct iiofab_msg_open_str
 	return 0;
 }
 
+/*
+ * An input stream in fan-out or shard mode takes more subscribers: the same
+ * mode and channels join it (in its block size and count); anything else
+ * is refused with what holds the device.
+ */
+static int find_or_create(struct srv_client *cl, const struct iiofab_msg_open_stream *m,
+			  const char *name, const struct iio_device *dev,
+			  const struct srv_scan *scan, struct srv_stream **st, bool *joined,
+			  struct srv_refusal *why)
+{
+	struct srv_stream *cur = srv_stream_find(cl->env->streams, dev,
+						 m->direction == IIOFAB_WIRE_DIR_OUT);
+
+	*joined = cur != NULL;
+	if (!cur)
+		return create_stream(cl, m, name, dev, scan, st, why);
+	if (cur->mode == IIOFAB_WIRE_MODE_EXCLUSIVE)
+		return srv_refuse(why, -EBUSY, "%s is busy: exclusive %s stream %u (channels "
+				  "0x%llx) holds it", name, cur->ops->name, cur->id,
+				  (unsigned long long)cur->channel_mask);
+	if (m->mode != cur->mode || m->channel_mask != cur->channel_mask)
+		return srv_refuse(why, -EBUSY, "%s is busy: %s stream %u (channels 0x%llx, %u "
+				  "subscriber(s)) holds it; open it %s with channels 0x%llx to "
+				  "join", name, iiofab_wire_mode_name(cur->mode), cur->id,
+				  (unsigned long long)cur->channel_mask, cur->n_subs,
+				  iiofab_wire_mode_name(cur->mode),
+				  (unsigned long long)cur->channel_mask);
+	*st = cur;
+	return 0;
+}
+
 static int subscribe(struct srv_client *cl, struct srv_stream *st, struct srv_sub **sub,
 		     struct srv_refusal *why)
 {
@@ -94,6 +129,7 @@ static int subscribe(struct srv_client *cl, struct srv_stream *st, struct srv_su
 			       (unsigned long long)cl->cid, strerror(-err));
 		return srv_refuse(why, err, "RDMA registration failed: %s", strerror(-err));
 	}
+	(*sub)->owner_id = cl->cid;
 	(*sub)->owner_next = cl->subs;
 	cl->subs = *sub;
 	if ((*sub)->reg->path == SRV_REG_DMABUF)
@@ -119,6 +155,7 @@ void srv_handle_open(struct srv_client *cl, uint32_t req_id,
 	struct srv_stream *st;
 	struct srv_sub *sub;
 	struct srv_scan scan;
+	bool joined;
 
 	if (iiofab_wire_str_copy(name, sizeof(name), m->device) >= 0)
 		dev = srv_iio_find_device(cl->env->iio, name);
@@ -128,21 +165,23 @@ void srv_handle_open(struct srv_client *cl, uint32_t req_id,
 		return;
 	}
 	if (check_open(cl, m, name, dev, &scan, &why) < 0 ||
-	    create_stream(cl, m, name, dev, &scan, &st, &why) < 0) {
+	    find_or_create(cl, m, name, dev, &scan, &st, &joined, &why) < 0) {
 		srv_reply_refusal(cl, req_id, &why);
 		return;
 	}
 	if (subscribe(cl, st, &sub, &why) < 0) {
 		srv_reply_refusal(cl, req_id, &why);
-		srv_stream_destroy(st);
+		if (!joined)
+			srv_stream_destroy(st);
 		return;
 	}
 	memset(info, 0, sizeof(*info));
 	srv_stream_info(sub, info);
 	(void)srv_reply(cl, IIOFAB_MSG_STREAM_INFO, req_id, info);
-	iiofab_log_info(cl->env->log, "client %llu: %s stream %u on %s: %u x %u bytes, "
-			"%u channel(s), scan %u bytes", (unsigned long long)cl->cid,
-			st->ops->name, st->id, srv_iio_dev_id(dev), st->count, st->block_size,
+	iiofab_log_info(cl->env->log, "client %llu: %s %s stream %u on %s (%s, %u subscriber(s)): "
+			"%u x %u bytes, %u channel(s), scan %u bytes", (unsigned long long)cl->cid,
+			joined ? "joined" : "opened", st->ops->name, st->id, st->device_id,
+			iiofab_wire_mode_name(st->mode), st->n_subs, st->count, st->block_size,
 			scan.n, scan.scan_bytes);
 }
 
@@ -164,7 +203,7 @@ void srv_handle_ctl(struct srv_client *cl, uint32_t req_id, uint16_t type, uint3
 	if (!sub)
 		return;
 	if (type == IIOFAB_MSG_START) {
-		err = srv_stream_start(sub->st);
+		err = srv_sub_start(sub);
 		if (err < 0) {
 			srv_reply_error(cl, req_id, err, "cannot start stream %u: %s", stream_id,
 					strerror(-err));
@@ -172,7 +211,7 @@ void srv_handle_ctl(struct srv_client *cl, uint32_t req_id, uint16_t type, uint3
 		}
 		iiofab_log_info(cl->env->log, "stream %u started", stream_id);
 	} else if (type == IIOFAB_MSG_STOP) {
-		srv_stream_stop(sub->st);
+		srv_sub_stop(sub);
 		iiofab_log_info(cl->env->log, "stream %u stopped", stream_id);
 	} else {
 		unlink_sub(cl, sub);

@@ -8,9 +8,8 @@ int srv_ring_init(struct srv_ring *r, unsigned int cap)
 {
 	r->head = r->len = 0;
 	r->cap = cap;
-	r->blk = calloc(cap ? cap : 1, sizeof(*r->blk));
-	r->gen = calloc(cap ? cap : 1, sizeof(*r->gen));
-	if (!r->blk || !r->gen) {
+	r->e = calloc(cap ? cap : 1, sizeof(*r->e));
+	if (!r->e) {
 		srv_ring_free(r);
 		return -ENOMEM;
 	}
@@ -19,32 +18,25 @@ int srv_ring_init(struct srv_ring *r, unsigned int cap)
 
 void srv_ring_free(struct srv_ring *r)
 {
-	free(r->blk);
-	free(r->gen);
-	r->blk = NULL;
-	r->gen = NULL;
+	free(r->e);
+	r->e = NULL;
 	r->head = r->len = r->cap = 0;
 }
 
-bool srv_ring_push(struct srv_ring *r, uint32_t blk, uint64_t gen)
+bool srv_ring_push(struct srv_ring *r, const struct srv_ring_entry *e)
 {
-	unsigned int at;
-
 	if (r->len == r->cap)
 		return false;
-	at = (r->head + r->len) % r->cap;
-	r->blk[at] = blk;
-	r->gen[at] = gen;
+	r->e[(r->head + r->len) % r->cap] = *e;
 	r->len++;
 	return true;
 }
 
-bool srv_ring_pop(struct srv_ring *r, uint32_t *blk, uint64_t *gen)
+bool srv_ring_pop(struct srv_ring *r, struct srv_ring_entry *e)
 {
 	if (!r->len)
 		return false;
-	*blk = r->blk[r->head];
-	*gen = r->gen[r->head];
+	*e = r->e[r->head];
 	r->head = (r->head + 1) % r->cap;
 	r->len--;
 	return true;

@@ -61,6 +61,7 @@ struct srv_streams {
 
 struct srv_dir_ops {
 	const char *name;		/* "input", "output" */
+	bool output;
 	int access;			/* IBV_ACCESS_* of a client's registration */
 	bool gen_table;			/* clients READ block generations */
 	/* START on a stopped stream; on failure the stream is stopped again. */
@@ -74,18 +75,32 @@ struct srv_dir_ops {
 		       struct srv_refusal *why);
 	int (*submit)(struct srv_sub *sub, const struct iiofab_msg_submit *m,
 		      struct srv_refusal *why);
-	/* sub is leaving: the blocks it holds go back. */
+	/* sub starts receiving (it may join a stream that runs already). */
+	void (*sub_start)(struct srv_sub *sub);
+	/* sub is leaving, or stops while others go on: its holds go back. */
 	void (*drop_holds)(struct srv_sub *sub);
 };
 
 extern const struct srv_dir_ops srv_adc_ops;
 extern const struct srv_dir_ops srv_dac_ops;
 
-/* HELD: ADC, announced and not yet released; DAC, granted to the client. */
+/*
+ * HELD: ADC, announced and not yet released; DAC, granted to the client.
+ * WAITING: ADC shard mode, completed while no shard had room (or left by
+ * a shard that went away), to be assigned in seq order.
+ */
 enum srv_block_state {
 	SRV_BLK_IDLE,
 	SRV_BLK_QUEUED,
 	SRV_BLK_HELD,
+	SRV_BLK_WAITING,
+};
+
+/* A subscriber's hold on a block (srv_sub.held). */
+enum srv_hold {
+	SRV_HOLD_NONE,
+	SRV_HOLD_QUEUED,		/* its READY has not gone out yet */
+	SRV_HOLD_SENT,
 };
 
 struct srv_block {
@@ -100,6 +115,10 @@ struct srv_block {
 	uint64_t seq;
 	uint64_t first_sample;
 	uint64_t ts_ns;
+	/* Shard: the loss to report with the block, and whether a shard that
+	 * went away had it announced already. */
+	uint64_t lost;
+	bool redelivered;
 	/* DAC */
 	uint32_t bytes_used;		/* as submitted */
 	bool cyclic;			/* repeats until replaced */
@@ -114,6 +133,11 @@ struct srv_adc_state {
 	uint64_t overruns_seen;
 	uint64_t next_seq;
 	uint64_t next_sample;
+	/* Shard: where the last block that entered delivery ended, and loss
+	 * no shard was told of yet. */
+	uint64_t delivered_until;
+	uint64_t shard_carry;
+	unsigned int next_shard;	/* round-robin among equals */
 };
 
 struct srv_dac_state {
@@ -129,7 +153,10 @@ struct srv_stream {
 	uint32_t id;
 	const struct srv_dir_ops *ops;
 	struct srv_conv *conv;
-	uint8_t mode;
+	const void *device;		/* what the stream holds, for joins */
+	const char *device_id;
+	uint64_t channel_mask;
+	uint8_t mode;			/* enum iiofab_wire_mode */
 	struct srv_scan scan;
 	uint32_t block_size;
 	uint32_t count;
@@ -145,6 +172,7 @@ struct srv_stream {
 	};
 	struct srv_sub *subs;
 	unsigned int n_subs;
+	unsigned int n_started;		/* subscribers that sent START */
 	struct srv_block blocks[];
 };
 
@@ -155,8 +183,21 @@ struct srv_sub {
 	struct srv_sub *owner_next;	/* for the owner's own list; never touched here */
 	struct srv_sink sink;
 	struct srv_reg *reg;
-	uint8_t *held;			/* per block: holds the current generation */
+	uint64_t owner_id;		/* the client, for logs and STATS */
+	bool started;
+	uint8_t *held;			/* per block: enum srv_hold, current generation */
+	unsigned int n_held;
 	struct srv_ring pending;	/* blocks awaiting READY or FREE */
+	/* ADC: where its last announced block ended (fan-out, exclusive), and
+	 * loss of entries dropped unsent, for its next entry. */
+	uint64_t announced_until;
+	uint64_t carry;
+	/* For STATS: READY entries sent, scans reported lost in them, blocks
+	 * taken back while it held them, entries marked redelivered. */
+	uint64_t delivered;
+	uint64_t lost;
+	uint64_t reclaimed;
+	uint64_t redelivered;
 };
 
 struct srv_stream_params {
@@ -164,6 +205,9 @@ struct srv_stream_params {
 	uint32_t count;
 	uint8_t mode;
 	const struct srv_scan *scan;
+	const void *device;
+	const char *device_id;		/* must outlive the stream */
+	uint64_t channel_mask;
 };
 
 /*
@@ -181,8 +225,12 @@ void srv_sub_remove(struct srv_sub *sub);
 /* Frees a stream that never got a subscriber. */
 void srv_stream_destroy(struct srv_stream *st);
 
-int srv_stream_start(struct srv_stream *st);
-void srv_stream_stop(struct srv_stream *st);
+/* The input or output stream open on device, or NULL. */
+struct srv_stream *srv_stream_find(struct srv_streams *all, const void *device, bool output);
+/* START from sub: the stream runs while one of its subscribers is started. */
+int srv_sub_start(struct srv_sub *sub);
+/* STOP from sub: the last one stops the stream; otherwise sub's holds go back. */
+void srv_sub_stop(struct srv_sub *sub);
 int srv_stream_release(struct srv_sub *sub, const struct iiofab_msg_release *m,
 		       struct srv_refusal *why);
 int srv_stream_submit(struct srv_sub *sub, const struct iiofab_msg_submit *m,
@@ -192,8 +240,8 @@ void srv_stream_info(const struct srv_sub *sub, struct iiofab_msg_stream_info *i
 
 /* Sends pending READY or FREE messages while send buffers are free. */
 void srv_sub_flush(struct srv_sub *sub);
-/* Queues block blk (at generation gen) for sub and sends what it can. */
-void srv_sub_queue(struct srv_sub *sub, unsigned int blk, uint64_t gen);
+/* Queues an entry for sub and sends what it can. */
+void srv_sub_queue(struct srv_sub *sub, const struct srv_ring_entry *e);
 /* A STREAM_EVENT to every subscriber. */
 void srv_stream_event(struct srv_stream *st, uint32_t event, uint64_t value);
 /* The converter's drop counter (ADC overruns, DAC underruns); false when none. */

@@ -80,6 +80,9 @@ int srv_stream_create(struct srv_streams *all, struct srv_conv *conv,
 	st->ops = ops;
 	st->conv = conv;
 	st->mode = p->mode;
+	st->device = p->device;
+	st->device_id = p->device_id;
+	st->channel_mask = p->channel_mask;
 	st->scan = *p->scan;
 	st->block_size = p->block_size;
 	st->count = p->count;
@@ -102,6 +105,16 @@ int srv_stream_create(struct srv_streams *all, struct srv_conv *conv,
 	return 0;
 }
 
+struct srv_stream *srv_stream_find(struct srv_streams *all, const void *device, bool output)
+{
+	for (struct srv_stream *st = all->list; st; st = st->next)
+		if (st->device == device && st->ops->output == output)
+			return st;
+	return NULL;
+}
+
+static void stream_stop(struct srv_stream *st);
+
 void srv_stream_destroy(struct srv_stream *st)
 {
 	struct srv_streams *all = st->all;
@@ -112,7 +125,7 @@ void srv_stream_destroy(struct srv_stream *st)
 			break;
 		}
 	}
-	srv_stream_stop(st);
+	stream_stop(st);
 	st->conv->ops->destroy(st->conv);
 	munmap(st->gen, st->gen_len);
 	all->stats->streams_now--;
@@ -187,6 +200,11 @@ void srv_sub_remove(struct srv_sub *sub)
 		}
 	}
 	st->n_subs--;
+	if (sub->started) {
+		sub->started = false;
+		if (!--st->n_started)
+			stream_stop(st);
+	}
 	st->ops->drop_holds(sub);
 	/* The rkeys die here, before the arena can go away. */
 	sub_free(sub);
@@ -194,20 +212,47 @@ void srv_sub_remove(struct srv_sub *sub)
 		srv_stream_destroy(st);
 }
 
-int srv_stream_start(struct srv_stream *st)
+int srv_sub_start(struct srv_sub *sub)
 {
+	struct srv_stream *st = sub->st;
 	int err;
 
+	if (sub->started)
+		return 0;
+	sub->started = true;
+	st->n_started++;
+	st->ops->sub_start(sub);
 	if (st->started)
 		return 0;
 	st->started = true;
 	err = st->ops->start(st);
-	if (err < 0)
-		srv_stream_stop(st);
+	if (err < 0) {
+		stream_stop(st);
+		sub->started = false;
+		st->n_started--;
+	}
 	return err;
 }
 
-void srv_stream_stop(struct srv_stream *st)
+void srv_sub_stop(struct srv_sub *sub)
+{
+	struct srv_stream *st = sub->st;
+	struct srv_ring_entry e;
+
+	if (!sub->started)
+		return;
+	sub->started = false;
+	if (!--st->n_started) {
+		/* Its holds stay until released, as after any STOP. */
+		stream_stop(st);
+		return;
+	}
+	st->ops->drop_holds(sub);
+	while (srv_ring_pop(&sub->pending, &e))
+		;
+}
+
+static void stream_stop(struct srv_stream *st)
 {
 	int err;
 
@@ -286,10 +331,10 @@ void srv_sub_flush(struct srv_sub *sub)
 	}
 }
 
-void srv_sub_queue(struct srv_sub *sub, unsigned int blk, uint64_t gen)
+void srv_sub_queue(struct srv_sub *sub, const struct srv_ring_entry *e)
 {
 	/* A block is queued at most once per generation: the ring cannot fill. */
-	(void)srv_ring_push(&sub->pending, blk, gen);
+	(void)srv_ring_push(&sub->pending, e);
 	srv_sub_flush(sub);
 }
 

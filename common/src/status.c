@@ -111,3 +111,17 @@ const char *iiofab_wire_reg_path_name(unsigned int path)
 		return "unknown";
 	}
 }
+
+const char *iiofab_wire_mode_name(unsigned int mode)
+{
+	switch (mode) {
+	case IIOFAB_WIRE_MODE_EXCLUSIVE:
+		return "exclusive";
+	case IIOFAB_WIRE_MODE_FANOUT:
+		return "fanout";
+	case IIOFAB_WIRE_MODE_SHARD:
+		return "shard";
+	default:
+		return "unknown";
+	}
+}

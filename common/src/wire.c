@@ -409,6 +409,9 @@ static void walk_ready(struct cur *c, struct iiofab_msg_ready *m)
 		io_u64(c, &e->seq);
 		io_u64(c, &e->first_sample);
 		io_u64(c, &e->timestamp_ns);
+		io_u64(c, &e->lost);
+		io_u32(c, &e->flags);
+		io_reserved(c, 4);
 	}
 }
 

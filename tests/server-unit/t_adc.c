@@ -25,7 +25,7 @@ static void test_ready_and_release(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	assert_int_equal(e.conv->enqueues, 4);
 	assert_true(e.conv->enabled);
 	assert_int_equal(t_conv_complete(e.conv), 0);
@@ -61,7 +61,7 @@ static void test_dry_window_gap(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	for (unsigned int i = 0; i < 4; i++)
 		t_conv_complete(e.conv);
 	/* A converter that counts drops and has dropped none only waits. */
@@ -95,7 +95,7 @@ static void test_reclaim_without_counter(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, false);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	t_conv_complete(e.conv);
 	t_conv_complete(e.conv);
 	assert_int_equal(e.stats.blocks_reclaimed, 0);
@@ -123,7 +123,7 @@ static void test_withheld_blocks(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	e.conv->counter += 50;
 	/* Block 1 is complete too when the daemon looks; block 2 is filling. */
 	unsigned int b0 = t_conv_finish(e.conv);
@@ -159,7 +159,7 @@ static void test_release_refusals(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	t_conv_complete(e.conv);
 	assert_int_equal(t_release(&e, 9, 1, &why), -ERANGE);
 	assert_non_null(strstr(why.text, "out of range"));
@@ -182,11 +182,11 @@ static void test_stop_start(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	t_conv_complete(e.conv);
-	srv_stream_stop(e.st);
+	srv_sub_stop(e.sub);
 	assert_false(e.conv->enabled);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	/* Only idle blocks are queued at START: the three flushed ones are not yet. */
 	assert_int_equal(e.conv->enqueues, 4);
 	for (unsigned int b = 1; b < 4; b++)
@@ -196,7 +196,7 @@ static void test_stop_start(void **state)
 	assert_int_equal(t_release(&e, 0, 1, &why), 0);
 	assert_int_equal(e.conv->enqueues, 8);
 	/* Stopped for good: flushed blocks go idle and a release does not requeue. */
-	srv_stream_stop(e.st);
+	srv_sub_stop(e.sub);
 	for (unsigned int i = 0; i < 4; i++)
 		t_conv_deliver(e.conv, (unsigned int[]){ 1, 2, 3, 0 }[i]);
 	for (unsigned int b = 0; b < 4; b++)
@@ -212,7 +212,7 @@ static void test_enqueue_failure(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	t_conv_complete(e.conv);
 	e.conv->fail_enqueue = -EIO;
 	assert_int_equal(t_release(&e, 0, 1, &why), 0);
@@ -233,7 +233,7 @@ static void test_forced_tear(void **state)
 	(void)state;
 	t_env_open(&e, &srv_adc_ops, 4, T_BLOCK, true);
 	e.streams.tear_every = 2;
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	t_conv_complete(e.conv);
 	assert_int_equal(e.st->blocks[0].state, SRV_BLK_HELD);
 	assert_int_equal(t_conv_complete(e.conv), 1);
@@ -254,23 +254,24 @@ static void test_forced_tear(void **state)
 static void test_ring(void **state)
 {
 	struct srv_ring r;
-	uint32_t b;
-	uint64_t g;
+	struct srv_ring_entry e;
 
 	(void)state;
 	assert_int_equal(srv_ring_init(&r, 3), 0);
-	assert_false(srv_ring_pop(&r, &b, &g));
+	assert_false(srv_ring_pop(&r, &e));
 	for (uint32_t i = 0; i < 3; i++)
-		assert_true(srv_ring_push(&r, i, 10 + i));
-	assert_false(srv_ring_push(&r, 9, 9));
-	assert_true(srv_ring_pop(&r, &b, &g));
-	assert_int_equal(b, 0);
-	assert_int_equal(g, 10);
-	assert_true(srv_ring_push(&r, 3, 13));
+		assert_true(srv_ring_push(&r, &(struct srv_ring_entry){ i, i, 10 + i, 100 + i }));
+	assert_false(srv_ring_push(&r, &(struct srv_ring_entry){ 9, 0, 9, 0 }));
+	assert_true(srv_ring_pop(&r, &e));
+	assert_int_equal(e.blk, 0);
+	assert_int_equal(e.gen, 10);
+	assert_true(srv_ring_push(&r, &(struct srv_ring_entry){ 3, 3, 13, 103 }));
 	for (uint32_t i = 1; i <= 3; i++) {
-		assert_true(srv_ring_pop(&r, &b, &g));
-		assert_int_equal(b, i);
-		assert_int_equal(g, 10 + i);
+		assert_true(srv_ring_pop(&r, &e));
+		assert_int_equal(e.blk, i);
+		assert_int_equal(e.flags, i);
+		assert_int_equal(e.gen, 10 + i);
+		assert_int_equal(e.lost, 100 + i);
 	}
 	assert_int_equal(srv_ring_len(&r), 0);
 	srv_ring_free(&r);

@@ -33,7 +33,7 @@ static void test_credits_and_submit(void **state)
 
 	(void)state;
 	t_env_open(&e, &srv_dac_ops, 4, T_BLOCK, true);
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	/* Every block granted; nothing queued, the buffer still off. */
 	assert_int_equal(e.sink.n_free, 4);
 	for (uint32_t b = 0; b < 4; b++)
@@ -67,7 +67,7 @@ static void test_submit_refusals(void **state)
 	t_env_open(&e, &srv_dac_ops, 4, T_BLOCK, true);
 	assert_int_equal(t_submit(&e, (uint32_t[]){ 0 }, 1, T_BLOCK, 0, &why), -ERANGE);
 	assert_non_null(strstr(why.text, "not granted"));
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	assert_int_equal(t_submit(&e, (uint32_t[]){ 4 }, 1, T_BLOCK, 0, &why), -ERANGE);
 	assert_non_null(strstr(why.text, "out of range"));
 	assert_int_equal(t_submit(&e, (uint32_t[]){ 1, 1 }, 2, T_BLOCK, 0, &why), -ERANGE);
@@ -81,7 +81,7 @@ static void test_submit_refusals(void **state)
 	assert_int_equal(t_submit(&e, (uint32_t[]){ 0 }, 1, T_BLOCK, 0, &why), 0);
 	assert_int_equal(t_submit(&e, (uint32_t[]){ 0 }, 1, T_BLOCK, 0, &why), -ERANGE);
 	/* Granted blocks stay the client's over a STOP, but SUBMIT waits for START. */
-	srv_stream_stop(e.st);
+	srv_sub_stop(e.sub);
 	assert_int_equal(t_submit(&e, (uint32_t[]){ 1 }, 1, T_BLOCK, 0, &why), -EINVAL);
 	assert_non_null(strstr(why.text, "stopped"));
 	assert_int_equal(srv_stream_release(e.sub, &(struct iiofab_msg_release){ .count = 0 }, &why),
@@ -99,7 +99,7 @@ static void test_underruns(void **state)
 	(void)state;
 	t_env_open(&e, &srv_dac_ops, 4, T_BLOCK, true);
 	e.conv->counter = 1000;	/* the driver's count before this stream */
-	assert_int_equal(srv_stream_start(e.st), 0);
+	assert_int_equal(srv_sub_start(e.sub), 0);
 	assert_int_equal(t_submit(&e, (uint32_t[]){ 0, 1 }, 2, T_BLOCK, 0, &why), 0);
 	e.conv->counter += 40;
 	t_conv_complete(e.conv);

@@ -184,7 +184,8 @@ void t_fill(uint16_t type, union iiofab_wire_msg *m)
 		for (i = 0; i < 3; i++)
 			m->ready.entries[i] = (struct iiofab_wire_ready_entry){
 				i, 65536, 7 + i, 100 + i, (100 + i) * 8192ULL,
-				1700000000000000000ULL + i };
+				1700000000000000000ULL + i, 4096ULL * i,
+				i == 2 ? IIOFAB_WIRE_READY_REDELIVERED : 0 };
 		break;
 	case IIOFAB_MSG_RELEASE:
 		m->release.stream_id = 42;

@@ -186,8 +186,8 @@ static void test_golden_bytes(void **state)
 	wn = t_frame(want, IIOFAB_MSG_HELLO, 0x01020304, &body);
 	assert_int_equal(n, wn);
 	assert_memory_equal(t->buf, want, wn);
-	/* "IFAB" in memory, then version 1, flags 0, type 1 */
-	assert_memory_equal(t->buf, "IFAB\x01\x00\x01\x00", 8);
+	/* "IFAB" in memory, then version 2, flags 0, type 1 */
+	assert_memory_equal(t->buf, "IFAB\x02\x00\x01\x00", 8);
 
 	body.n = 0;
 	n = t_encode(t, IIOFAB_MSG_READY);
@@ -200,6 +200,9 @@ static void test_golden_bytes(void **state)
 		t_put(&body, 100 + i, 8);
 		t_put(&body, (100 + i) * 8192ULL, 8);
 		t_put(&body, 1700000000000000000ULL + i, 8);
+		t_put(&body, 4096ULL * i, 8);
+		t_put(&body, i == 2 ? IIOFAB_WIRE_READY_REDELIVERED : 0, 4);
+		t_put(&body, 0, 4);
 	}
 	wn = t_frame(want, IIOFAB_MSG_READY, 0x01020304, &body);
 	assert_int_equal(n, wn);
@@ -326,7 +329,7 @@ static void test_header_errors(void **state)
 	assert_int_equal(iiofab_wire_decode(t->buf2, n, &t->hdr, &t->out), -EBADMSG);
 
 	memcpy(t->buf2, t->buf, n);
-	t->buf2[4] = 2;					/* version */
+	t->buf2[4] = IIOFAB_WIRE_VERSION + 1;		/* version */
 	assert_int_equal(iiofab_wire_decode(t->buf2, n, &t->hdr, &t->out), -EPROTONOSUPPORT);
 	assert_int_equal(t->hdr.request_id, 0x01020304);	/* for the ERROR reply */
 	t->buf2[4] = 0;

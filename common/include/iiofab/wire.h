@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 #define IIOFAB_WIRE_MAGIC		0x42414649u	/* "IFAB" in memory */
-#define IIOFAB_WIRE_VERSION		1
+#define IIOFAB_WIRE_VERSION		2
 #define IIOFAB_WIRE_HDR_SIZE		16
 #define IIOFAB_WIRE_MAX_MSG		8192		/* header included */
 #define IIOFAB_WIRE_MAX_BODY		(IIOFAB_WIRE_MAX_MSG - IIOFAB_WIRE_HDR_SIZE)
@@ -70,7 +70,7 @@ extern "C" {
 #define IIOFAB_WIRE_MAX_RELEASE		256	/* RELEASE entries */
 #define IIOFAB_WIRE_MAX_FREE		256	/* FREE entries */
 #define IIOFAB_WIRE_MAX_SUBMIT		256	/* SUBMIT entries */
-#define IIOFAB_WIRE_MAX_STATS		64	/* STATS_REPLY entries */
+#define IIOFAB_WIRE_MAX_STATS		160	/* STATS_REPLY entries */
 
 enum iiofab_wire_type {
 	IIOFAB_MSG_HELLO = 1,
@@ -333,7 +333,20 @@ struct iiofab_wire_ready_entry {
 	uint64_t seq;
 	uint64_t first_sample;		/* scan index since stream start */
 	uint64_t timestamp_ns;		/* CLOCK_REALTIME at completion */
+	/*
+	 * Scans this subscriber lost since its previous entry (for its first:
+	 * since it started): every gap, reclaimed block and, in shard mode,
+	 * every block no shard got is counted in exactly one entry of one
+	 * subscriber. A torn block's own scans are the client's to add.
+	 */
+	uint64_t lost;
+	uint32_t flags;			/* IIOFAB_WIRE_READY_* */
+	/* u32 reserved: always 0 on the wire */
 };
+
+/* A shard that held the block went away before releasing it: the block
+ * is whole, but another host may have processed it already. */
+#define IIOFAB_WIRE_READY_REDELIVERED	1u
 
 struct iiofab_msg_ready {
 	uint32_t stream_id;
@@ -514,6 +527,8 @@ const char *iiofab_wire_status_name(int32_t status);
 
 /* The words both sides use for a registration path: "dmabuf-mr", "memfd-mr". */
 const char *iiofab_wire_reg_path_name(unsigned int path);
+/* A stream mode's word: "exclusive", "fanout", "shard". */
+const char *iiofab_wire_mode_name(unsigned int mode);
 
 #ifdef __cplusplus
 }
