@@ -230,11 +230,17 @@ struct iiofab_block {
 	uint64_t first_sample;	/* scan index of data's first scan */
 	size_t samples;		/* scans in this block */
 	/* Scans lost between the previous delivered block and this one (for
-	 * the first block: since the stream started). */
+	 * the first block: since the stream started, or since this host
+	 * joined it). In shard mode: the loss the server attributed to this
+	 * shard, so that over all shards every lost scan counts once. */
 	uint64_t lost_samples;
 	/* Host CLOCK_MONOTONIC in ns; landed_ns - ready_ns is the pull latency. */
 	uint64_t ready_ns;	/* its READY notification was decoded */
 	uint64_t landed_ns;	/* its READ completed: data whole in host memory */
+	/* Shard mode: another shard had been told of this block and went
+	 * away before releasing it; it may have processed it already. The
+	 * data is whole. Its seq may be older than blocks delivered before. */
+	bool redelivered;
 };
 
 struct iiofab_stream_stats {
@@ -247,6 +253,7 @@ struct iiofab_stream_stats {
 	uint64_t skipped_blocks;	/* given back unread to catch up after
 					 * an overrun (counted in lost_samples) */
 	uint64_t reads;			/* RDMA READs of blocks completed */
+	uint64_t redelivered_blocks;	/* delivered with redelivered set */
 	uint64_t releases_sent;		/* RELEASE messages */
 	/* Output streams: blocks, samples and bytes above count what was
 	 * submitted; these what came back. */
@@ -271,6 +278,36 @@ int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
 			    const struct iiofab_device *dev,
 			    uint64_t channel_mask, size_t block_size,
 			    unsigned int block_count,
+			    struct iiofab_stream **out);
+
+/*
+ * How hosts share one ADC stream. EXCLUSIVE: one host (what the other
+ * open calls do; a second open is refused with EBUSY). FANOUT: every host
+ * gets every block completed after it started; a block goes back to the
+ * converter when every host released it, and a slow host loses blocks
+ * alone. SHARD: each block goes to exactly one host, one with room, so a
+ * slower host gets fewer blocks; blocks a host left unreleased when it
+ * went away go to another one, marked redelivered.
+ */
+enum iiofab_stream_mode {
+	IIOFAB_STREAM_EXCLUSIVE = 0,
+	IIOFAB_STREAM_FANOUT = 1,
+	IIOFAB_STREAM_SHARD = 2,
+};
+
+/*
+ * Opens an ADC stream in mode. A FANOUT or SHARD open of the same device
+ * and channels in the same mode joins the stream in force, in its block
+ * size and count (iiofab_stream_get_block_size() and _count() tell them;
+ * block_size and block_count here only apply to a new stream). An open
+ * that conflicts with the stream in force (another mode, other channels,
+ * an exclusive stream) fails with EBUSY, and the server's reason,
+ * naming what holds the device, goes to the context's log.
+ */
+int iiofab_stream_open_mode(struct iiofab_ctx *ctx,
+			    const struct iiofab_device *dev,
+			    uint64_t channel_mask, size_t block_size,
+			    unsigned int block_count, enum iiofab_stream_mode mode,
 			    struct iiofab_stream **out);
 /*
  * Opens a DAC stream: the same arguments, for output channels. The
@@ -360,6 +397,7 @@ unsigned int iiofab_stream_get_quiet_ms(const struct iiofab_stream *stream);
 size_t iiofab_stream_get_scan_bytes(const struct iiofab_stream *stream);
 size_t iiofab_stream_get_block_size(const struct iiofab_stream *stream);
 unsigned int iiofab_stream_get_block_count(const struct iiofab_stream *stream);
+enum iiofab_stream_mode iiofab_stream_get_mode(const struct iiofab_stream *stream);
 unsigned int iiofab_stream_get_channels_count(const struct iiofab_stream *stream);
 /* Enabled channels in scan order. */
 const struct iiofab_channel *

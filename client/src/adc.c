@@ -44,6 +44,8 @@ struct slot {
 	enum slot_state state;
 	struct iiofab_wire_ready_entry ready;
 	uint64_t ready_ns;		/* when that READY was decoded */
+	/* Entries dropped unread after this READ was posted. */
+	struct iiofab_loss_drops drops_after;
 };
 
 struct pending {
@@ -80,15 +82,36 @@ static struct adc *adc_of(const struct iiofab_stream *s)
 
 /* ---- notifications ------------------------------------------------------ */
 
+static void went_backwards(struct iiofab_stream *s, const char *what,
+			   const struct iiofab_wire_ready_entry *e);
+
 /*
- * A READY never read because the server reclaimed its block first. The loss
- * accounting learns of it as a gap at the next delivered block: telling it
- * now would put it ahead of READs still in flight for older blocks.
+ * An entry given back or dropped unread counts as lost, in stream order:
+ * after the READs in flight for older blocks, so it rides with the newest
+ * of them.
  */
-static void stale(struct iiofab_stream *s)
+static void drop_entry(struct iiofab_stream *s, const struct iiofab_wire_ready_entry *e)
+{
+	struct adc *a = adc_of(s);
+	uint64_t scans = e->bytes_used / s->scan_bytes;
+
+	if (a->reading.count) {
+		uint32_t newest = a->reading.v[(a->reading.head + a->reading.count - 1) %
+					       a->reading.cap];
+
+		iiofab_loss_drops_add(&a->slots[newest].drops_after, e, scans);
+		return;
+	}
+	if (iiofab_loss_drop(&a->loss, e, scans))
+		went_backwards(s, "dropped READY", e);
+}
+
+/* A READY never read because the server reclaimed its block first. */
+static void stale(struct iiofab_stream *s, const struct iiofab_wire_ready_entry *e)
 {
 	s->stats.stale_blocks++;
 	adc_of(s)->shed = true;
+	drop_entry(s, e);
 }
 
 static void pend_push(struct iiofab_stream *s,
@@ -106,7 +129,7 @@ static void pend_push(struct iiofab_stream *s,
 	}
 	if (a->pend_count == a->pend_cap) {
 		/* The oldest one is certainly reclaimed by now. */
-		stale(s);
+		stale(s, &a->pend[a->pend_head].e);
 		a->pend_head = (a->pend_head + 1) % a->pend_cap;
 		a->pend_count--;
 	}
@@ -218,6 +241,7 @@ static void skip_to_newest(struct iiofab_stream *s)
 
 		a->pend_head = (a->pend_head + 1) % a->pend_cap;
 		a->pend_count--;
+		drop_entry(s, &p->e);
 		if (p->stale) {
 			s->stats.stale_blocks++;
 			continue;
@@ -245,7 +269,7 @@ static void post_reads(struct iiofab_stream *s)
 		if (p->stale) {
 			a->pend_head = (a->pend_head + 1) % a->pend_cap;
 			a->pend_count--;
-			stale(s);
+			stale(s, &p->e);
 			continue;
 		}
 		slot = a->free_slots[a->n_free - 1];
@@ -254,6 +278,7 @@ static void post_reads(struct iiofab_stream *s)
 		a->n_free--;
 		a->slots[slot].ready = p->e;
 		a->slots[slot].ready_ns = p->ready_ns;
+		a->slots[slot].drops_after.any = false;
 		a->slots[slot].state = SLOT_READING;
 		index_ring_push(&a->reading, slot);
 		a->pend_head = (a->pend_head + 1) % a->pend_cap;
@@ -332,6 +357,7 @@ static void deliver(struct iiofab_stream *s, uint32_t slot, uint64_t samples,
 		.first_sample = e->first_sample,
 		.samples = (size_t)samples,
 		.lost_samples = lost,
+		.redelivered = e->flags & IIOFAB_WIRE_READY_REDELIVERED,
 		.ready_ns = sl->ready_ns,
 		.landed_ns = landed_ns,
 	};
@@ -339,11 +365,12 @@ static void deliver(struct iiofab_stream *s, uint32_t slot, uint64_t samples,
 	s->stats.samples += samples;
 	s->stats.bytes += e->bytes_used;
 	s->stats.lost_samples += lost;
+	s->stats.redelivered_blocks += sl->blk.redelivered;
 	sl->state = SLOT_QUEUED;
 	index_ring_push(&a->queue, slot);
 }
 
-static void on_read_done(struct iiofab_stream *s, uint32_t slot)
+static void account_read(struct iiofab_stream *s, uint32_t slot)
 {
 	uint64_t landed_ns = iiofab_now_ns();
 	struct adc *a = adc_of(s);
@@ -377,6 +404,16 @@ static void on_read_done(struct iiofab_stream *s, uint32_t slot)
 		slot_free(a, slot);
 	else
 		deliver(s, slot, samples, landed_ns);
+}
+
+static void on_read_done(struct iiofab_stream *s, uint32_t slot)
+{
+	struct adc *a = adc_of(s);
+	struct iiofab_loss_drops drops = a->slots[slot].drops_after;
+
+	account_read(s, slot);
+	if (iiofab_loss_drops_flush(&a->loss, &drops))
+		went_backwards(s, "dropped READY", &drops.last);
 }
 
 /* The READ pair's completion; a failed or flushed one frees the slot. */
@@ -464,7 +501,8 @@ static int adc_init(struct iiofab_stream *s)
 		a->max_inflight = 2;
 	if (a->max_inflight > n)
 		a->max_inflight = n;
-	iiofab_loss_init(&a->loss, 0);
+	/* Only a shard does not see every block of the stream. */
+	iiofab_loss_init(&a->loss, s->mode != IIOFAB_WIRE_MODE_SHARD);
 	a->gens_mr = ibv_reg_mr(transport_pd(s->ctx->xp), a->gens,
 				n * sizeof(uint64_t), IBV_ACCESS_LOCAL_WRITE);
 	return a->gens_mr ? 0 : iiofab_err_errno(-ENOMEM);
@@ -506,7 +544,20 @@ int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
 			    struct iiofab_stream **out)
 {
 	return stream_open(ctx, dev, &adc_ops, channel_mask, block_size,
-			   block_count, out);
+			   block_count, IIOFAB_WIRE_MODE_EXCLUSIVE, out);
+}
+
+int iiofab_stream_open_mode(struct iiofab_ctx *ctx,
+			    const struct iiofab_device *dev,
+			    uint64_t channel_mask, size_t block_size,
+			    unsigned int block_count, enum iiofab_stream_mode mode,
+			    struct iiofab_stream **out)
+{
+	*out = NULL;
+	if ((unsigned int)mode > IIOFAB_STREAM_SHARD)
+		return -EINVAL;
+	return stream_open(ctx, dev, &adc_ops, channel_mask, block_size,
+			   block_count, (uint8_t)mode, out);
 }
 
 static bool block_available(void *arg)

@@ -300,7 +300,7 @@ int iiofab_stream_open_output_mask(struct iiofab_ctx *ctx,
 				   struct iiofab_stream **out)
 {
 	return stream_open(ctx, dev, &dac_ops, channel_mask, block_size,
-			   block_count, out);
+			   block_count, IIOFAB_WIRE_MODE_EXCLUSIVE, out);
 }
 
 static bool credit_available(void *arg)

@@ -114,12 +114,16 @@ static int alloc_landing(struct iiofab_stream *s)
 
 static int check_args(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		      uint64_t channel_mask, size_t block_size,
-		      unsigned int block_count)
+		      unsigned int block_count, uint8_t mode)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (!dev || dev->ctx != ctx)
 		return -EINVAL;
+	if (mode > IIOFAB_WIRE_MODE_SHARD) {
+		iiofab_log_err(&ctx->log, "unknown stream mode %u", mode);
+		return -EINVAL;
+	}
 	if (!channel_mask) {
 		iiofab_log_err(&ctx->log, "no channel enabled");
 		return -EINVAL;
@@ -172,6 +176,15 @@ static int take_channels(struct iiofab_stream *s,
 static int take_stream_info(struct iiofab_stream *s,
 			    const struct iiofab_msg_stream_info *si)
 {
+	long page = sysconf(_SC_PAGESIZE);
+	bool joinable = s->mode != IIOFAB_WIRE_MODE_EXCLUSIVE;
+
+	/* A shared stream may be in force already, in its own sizes. */
+	if (joinable && si->block_count >= 1 && si->block_count <= STREAM_MAX_BLOCKS &&
+	    si->block_size && si->block_size % (size_t)page == 0) {
+		s->block_count = si->block_count;
+		s->block_size = si->block_size;
+	}
 	if (si->block_count != s->block_count || si->block_size != s->block_size ||
 	    !si->scan_bytes || si->n_channels == 0) {
 		iiofab_log_err(&s->ctx->log,
@@ -202,7 +215,7 @@ static int open_remote(struct iiofab_stream *s, uint64_t channel_mask)
 	m->open_stream.block_count = s->block_count;
 	m->open_stream.direction = s->ops->output ? IIOFAB_WIRE_DIR_OUT :
 						    IIOFAB_WIRE_DIR_IN;
-	m->open_stream.mode = IIOFAB_WIRE_MODE_EXCLUSIVE;
+	m->open_stream.mode = s->mode;
 	ret = rpc_call(rpc, IIOFAB_MSG_OPEN_STREAM, m, IIOFAB_MSG_STREAM_INFO, &r);
 	if (ret < 0)
 		return ret;
@@ -216,7 +229,7 @@ static int open_remote(struct iiofab_stream *s, uint64_t channel_mask)
 
 int stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		const struct stream_ops *ops, uint64_t channel_mask,
-		size_t block_size, unsigned int block_count,
+		size_t block_size, unsigned int block_count, uint8_t mode,
 		struct iiofab_stream **out)
 {
 	struct iiofab_stream *s;
@@ -229,7 +242,7 @@ int stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 	/* Policy of this room, not a limit of the layers below. */
 	if (ctx->stream)
 		return -EBUSY;
-	ret = check_args(ctx, dev, channel_mask, block_size, block_count);
+	ret = check_args(ctx, dev, channel_mask, block_size, block_count, mode);
 	if (ret)
 		return ret;
 	s = calloc(1, sizeof(*s));
@@ -238,17 +251,19 @@ int stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 	s->ctx = ctx;
 	s->dev = dev;
 	s->ops = ops;
+	s->mode = mode;
 	s->block_size = block_size;
 	s->block_count = block_count;
-	ret = alloc_landing(s);
-	if (ret)
-		goto out_free_stream;
-	ret = ops->init(s);
-	if (ret)
-		goto out_free_stream;
+	/* First: a stream we join tells the sizes to allocate. Nothing
+	 * arrives for it before START. */
 	ret = open_remote(s, channel_mask);
 	if (ret)
 		goto out_free_stream;
+	ret = alloc_landing(s);
+	if (!ret)
+		ret = ops->init(s);
+	if (ret)
+		goto out_close_remote;
 	s->sub = (struct rpc_sub){ .ops = ops->sub, .stream_id = s->id };
 	ret = rpc_subscribe(ctx->rpc, &s->sub);
 	if (ret)
@@ -302,7 +317,8 @@ int stream_open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		log_bad_channels(ctx, dev, ops->output, channels);
 		return ret;
 	}
-	return stream_open(ctx, dev, ops, mask, block_size, block_count, out);
+	return stream_open(ctx, dev, ops, mask, block_size, block_count,
+			   IIOFAB_WIRE_MODE_EXCLUSIVE, out);
 }
 
 int iiofab_stream_start(struct iiofab_stream *s)
@@ -390,6 +406,11 @@ size_t iiofab_stream_get_block_size(const struct iiofab_stream *s)
 unsigned int iiofab_stream_get_block_count(const struct iiofab_stream *s)
 {
 	return s->block_count;
+}
+
+enum iiofab_stream_mode iiofab_stream_get_mode(const struct iiofab_stream *s)
+{
+	return (enum iiofab_stream_mode)s->mode;
 }
 
 unsigned int iiofab_stream_get_channels_count(const struct iiofab_stream *s)

@@ -50,6 +50,7 @@ struct iiofab_stream {
 	struct transport_idle idle;
 	struct rpc_sub sub;		/* READY, FREE, STREAM_EVENT */
 
+	uint8_t mode;			/* enum iiofab_wire_mode */
 	/* As STREAM_INFO describes the stream. */
 	uint32_t id;
 	size_t block_size;
@@ -74,12 +75,16 @@ struct iiofab_stream {
 	struct iiofab_stream_stats stats;
 };
 
-/* Opens a stream of ops' direction on the channels of channel_mask. */
+/*
+ * Opens a stream of ops' direction on the channels of channel_mask, in
+ * mode (enum iiofab_wire_mode). A stream that joins one in force takes
+ * its block size and count from the server.
+ */
 int stream_open(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		const struct stream_ops *ops, uint64_t channel_mask,
-		size_t block_size, unsigned int block_count,
+		size_t block_size, unsigned int block_count, uint8_t mode,
 		struct iiofab_stream **out);
-/* The same with channel ids or names (NULL: every scannable channel). */
+/* An exclusive stream on channel ids or names (NULL: every scannable channel). */
 int stream_open_named(struct iiofab_ctx *ctx, const struct iiofab_device *dev,
 		      const struct stream_ops *ops, const char *const *channels,
 		      size_t block_size, unsigned int block_count,

@@ -265,6 +265,7 @@ static void dispatch(struct t_board *b, uint16_t type, uint32_t rid)
 		on_device_info(b, rid);
 		break;
 	case IIOFAB_MSG_OPEN_STREAM:
+		b->announced_until = 0;
 		on_open_stream(b, rid);
 		break;
 	case IIOFAB_MSG_START:
@@ -317,6 +318,7 @@ struct iiofab_wire_ready_entry t_board_entry(struct t_board *b, uint32_t block,
 {
 	uint8_t *p = b->mem + block * b->block_size;
 	size_t scans = bytes / b->scan_bytes;
+	uint64_t lost;
 
 	assert_true(block < b->block_count && bytes <= b->block_size);
 	memset(p, 0xee, b->block_size);
@@ -327,9 +329,12 @@ struct iiofab_wire_ready_entry t_board_entry(struct t_board *b, uint32_t block,
 			memcpy(p + k * b->scan_bytes + 2 * c, &v, 2);
 		}
 	}
+	lost = first_sample > b->announced_until ? first_sample - b->announced_until : 0;
+	b->announced_until = first_sample + scans;
 	return (struct iiofab_wire_ready_entry){
 		.block = block, .bytes_used = bytes, .generation = b->gen[block],
 		.seq = seq, .first_sample = first_sample, .timestamp_ns = t_stamp(seq),
+		.lost = lost,
 	};
 }
 

@@ -53,6 +53,9 @@ struct t_board {
 	unsigned int n_channels;
 	uint8_t *mem;			/* block_count * block_size, the arena */
 	uint64_t *gen;			/* per block, exposed at T_GEN_ADDR */
+	/* Where the last entry made ended: the next one's loss, as iiofabd
+	 * reports it to a subscriber that sees every block. */
+	uint64_t announced_until;
 	unsigned int opens;
 	struct iiofab_msg_open_stream last_open;	/* its device: below */
 	char last_open_device[IIOFAB_WIRE_MAX_NAME + 1];

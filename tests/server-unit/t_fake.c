@@ -191,8 +191,17 @@ static const struct srv_sink_ops t_sink_ops = { .get_buf = t_get_buf, .post = t_
 void t_env_open(struct t_env *e, const struct srv_dir_ops *ops, unsigned int count,
 		uint32_t block_size, bool has_counter)
 {
+	t_env_open_mode(e, ops, count, block_size, has_counter, IIOFAB_WIRE_MODE_EXCLUSIVE);
+}
+
+void t_env_open_mode(struct t_env *e, const struct srv_dir_ops *ops, unsigned int count,
+		     uint32_t block_size, bool has_counter, uint8_t mode)
+{
 	struct srv_scan scan = { .n = 4, .scan_bytes = 8 };
-	struct srv_stream_params p = { .block_size = block_size, .count = count, .scan = &scan };
+	struct srv_stream_params p = {
+		.block_size = block_size, .count = count, .scan = &scan, .mode = mode,
+		.device_id = "fake", .channel_mask = 0xf,
+	};
 	struct srv_sink sink = { &t_sink_ops, &e->sink };
 	struct t_conv *c = calloc(1, sizeof(*c));
 
@@ -218,6 +227,11 @@ void t_env_open(struct t_env *e, const struct srv_dir_ops *ops, unsigned int cou
 void t_env_close(struct t_env *e)
 {
 	srv_sub_remove(e->sub);
+	t_env_free(e);
+}
+
+void t_env_free(struct t_env *e)
+{
 	assert_true(e->conv->destroyed);
 	assert_null(e->streams.list);
 	assert_int_equal(e->stats.streams_now, 0);
@@ -226,11 +240,34 @@ void t_env_close(struct t_env *e)
 	free(e->sink.msg);
 }
 
-int t_release(struct t_env *e, unsigned int blk, uint64_t gen, struct srv_refusal *why)
+int t_release_sub(struct srv_sub *sub, unsigned int blk, uint64_t gen,
+		  struct srv_refusal *why)
 {
-	struct iiofab_msg_release m = { .stream_id = e->st->id, .count = 1 };
+	struct iiofab_msg_release m = { .stream_id = sub->st->id, .count = 1 };
 
 	m.entries[0].block = blk;
 	m.entries[0].generation = gen;
-	return srv_stream_release(e->sub, &m, why);
+	return srv_stream_release(sub, &m, why);
+}
+
+int t_release(struct t_env *e, unsigned int blk, uint64_t gen, struct srv_refusal *why)
+{
+	return t_release_sub(e->sub, blk, gen, why);
+}
+
+struct srv_sub *t_env_join(struct t_env *e, struct t_sink *sink)
+{
+	struct srv_sink s = { &t_sink_ops, sink };
+	struct srv_sub *sub;
+
+	memset(sink, 0, sizeof(*sink));
+	sink->free_slots = 4;
+	sink->msg = malloc(sizeof(*sink->msg));
+	assert_int_equal(srv_sub_add(e->st, &s, e->pd, &sub), 0);
+	return sub;
+}
+
+void t_sink_free(struct t_sink *sink)
+{
+	free(sink->msg);
 }

@@ -62,8 +62,19 @@ struct t_env {
 /* A stream of count blocks of block_size bytes, 4 channels of 16 bits. */
 void t_env_open(struct t_env *e, const struct srv_dir_ops *ops, unsigned int count,
 		uint32_t block_size, bool has_counter);
+/* The same in a mode (enum iiofab_wire_mode). */
+void t_env_open_mode(struct t_env *e, const struct srv_dir_ops *ops, unsigned int count,
+		     uint32_t block_size, bool has_counter, uint8_t mode);
 /* Removes the subscriber (the stream goes with it) and checks nothing leaked. */
 void t_env_close(struct t_env *e);
+/* The same once the last subscriber is gone already. */
+void t_env_free(struct t_env *e);
+
+/* Another subscriber of e's stream, its messages recorded in sink. */
+struct srv_sub *t_env_join(struct t_env *e, struct t_sink *sink);
+void t_sink_free(struct t_sink *sink);
+int t_release_sub(struct srv_sub *sub, unsigned int blk, uint64_t gen,
+		  struct srv_refusal *why);
 
 /* The converter fills the oldest queued block (its fence signals). */
 unsigned int t_conv_finish(struct t_conv *c);
