@@ -8,6 +8,7 @@
 
 #include "srv_iio.h"
 #include "srv_proto.h"
+#include "srv_stream.h"
 #include "srv_xport.h"
 
 static unsigned int clamp(unsigned int v, unsigned int max)
@@ -189,10 +190,49 @@ static void add_stat(struct iiofab_msg_stats_reply *m, const char *key, uint64_t
 	m->stats[m->count++] = (struct iiofab_wire_stat){ iiofab_wire_str(key), value };
 }
 
+#define STAT_KEY_LEN 64
+
+/*
+ * Every stream's subscribers: "stream.ID.MODE.subscribers", then
+ * "stream.ID.client.CID.COUNTER" for each, while they fit in the reply.
+ */
+static void add_stream_stats(struct srv_client *cl, struct iiofab_msg_stats_reply *m,
+			     char (*keys)[STAT_KEY_LEN])
+{
+	static const char *const names[] = {
+		"delivered_blocks", "held_blocks", "lost_samples", "reclaimed_blocks",
+		"redelivered_blocks",
+	};
+	unsigned int k = 0;
+
+	for (const struct srv_stream *st = cl->env->streams->list; st; st = st->next) {
+		if (m->count >= IIOFAB_WIRE_MAX_STATS)
+			return;
+		snprintf(keys[k], STAT_KEY_LEN, "stream.%u.%s.subscribers", st->id,
+			 iiofab_wire_mode_name(st->mode));
+		add_stat(m, keys[k++], st->n_subs);
+		for (const struct srv_sub *sub = st->subs; sub; sub = sub->st_next) {
+			const uint64_t v[] = {
+				sub->delivered, sub->n_held, sub->lost, sub->reclaimed,
+				sub->redelivered,
+			};
+
+			if (m->count + (sizeof(names) / sizeof(names[0])) > IIOFAB_WIRE_MAX_STATS)
+				return;
+			for (unsigned int i = 0; i < (sizeof(names) / sizeof(names[0])); i++) {
+				snprintf(keys[k], STAT_KEY_LEN, "stream.%u.client.%llu.%s", st->id,
+					 (unsigned long long)sub->owner_id, names[i]);
+				add_stat(m, keys[k++], v[i]);
+			}
+		}
+	}
+}
+
 void srv_handle_stats(struct srv_client *cl, uint32_t req_id)
 {
 	const struct srv_stats *s = cl->env->stats;
 	struct iiofab_msg_stats_reply *m = &cl->env->tx->stats_reply;
+	char keys[IIOFAB_WIRE_MAX_STATS][STAT_KEY_LEN];	/* until the reply is encoded */
 	struct timespec now;
 
 	memset(m, 0, sizeof(*m));
@@ -224,6 +264,7 @@ void srv_handle_stats(struct srv_client *cl, uint32_t req_id)
 	add_stat(m, "free_messages", s->free_messages);
 	add_stat(m, "reg_dmabuf_mr", s->reg_dmabuf);
 	add_stat(m, "reg_memfd_mr", s->reg_memfd);
+	add_stream_stats(cl, m, keys);
 	m->reg_path = iiofab_wire_str(s->reg_any ? iiofab_wire_reg_path_name(s->reg_last) : "none");
 	(void)srv_reply(cl, IIOFAB_MSG_STATS_REPLY, req_id, m);
 }

@@ -198,6 +198,9 @@ static const struct tool_cmd_opt bench_opts[] = {
 	  "1000^n)" },
 	{ TOOL_OPT_BLOCK_SIZE, NULL },
 	{ TOOL_OPT_BLOCKS, NULL },
+	{ TOOL_OPT_MODE, "how hosts share the ADC stream: exclusive (default), "
+	  "fanout (every host gets every block) or shard (each block goes to one "
+	  "host); see iiofab capture --help" },
 	{ TOOL_OPT_WARMUP, NULL },
 	{ TOOL_OPT_JSON, NULL },
 };

@@ -18,6 +18,7 @@ struct capture {
 	struct tool_verifier v;
 	struct tool_progress pr;
 	int fd;
+	FILE *block_log;	/* --block-log */
 	size_t scan_bytes;
 	uint64_t end_ns;	/* end of a --seconds capture, else UINT64_MAX */
 	uint64_t samples;
@@ -57,6 +58,12 @@ static int capture_take(struct capture *c, struct iiofab_block *b)
 	c->lost += b->lost_samples;
 	if (o->verify)
 		tool_verify_block(&c->v, b);
+	/* Before the release: a host killed after it has not lost the line. */
+	if (c->block_log) {
+		fprintf(c->block_log, "%" PRIu64 " %" PRIu64 " %zu %" PRIu64 " %d\n", b->seq,
+			b->first_sample, b->samples, b->lost_samples, b->redelivered);
+		fflush(c->block_log);
+	}
 	if (o->samples && take > o->samples - c->samples)
 		take = o->samples - c->samples;
 	ret = write_all(c->fd, b->data, (size_t)(take * c->scan_bytes));
@@ -121,6 +128,14 @@ static int capture_open(struct capture *c)
 		tool_err("--verify: a sample format this pattern does not use");
 		return -EINVAL;
 	}
+	if (o->block_log) {
+		c->block_log = fopen(o->block_log, "we");
+		if (!c->block_log) {
+			ret = -errno;
+			tool_err("cannot create %s: %s", o->block_log, strerror(-ret));
+			return ret;
+		}
+	}
 	if (!strcmp(o->output, "-")) {
 		c->fd = STDOUT_FILENO;
 		return 0;
@@ -171,6 +186,11 @@ static int capture_close(struct capture *c, int status)
 		status = TOOL_EXIT_FAIL;
 	}
 	c->fd = -1;
+	if (c->block_log && fclose(c->block_log)) {
+		tool_err("cannot write %s: %s", c->o->block_log, strerror(errno));
+		status = TOOL_EXIT_FAIL;
+	}
+	c->block_log = NULL;
 	tool_session_close(&c->s);
 	tool_wait_close(&c->w);
 	return status;
@@ -216,9 +236,23 @@ static const struct tool_cmd_opt capture_opts[] = {
 	  "(default: every scannable input channel)" },
 	{ TOOL_OPT_SAMPLES, NULL },
 	{ TOOL_OPT_SECONDS, NULL },
-	{ TOOL_OPT_BLOCK_SIZE, NULL },
+	{ TOOL_OPT_BLOCK_SIZE, "bytes per block, a multiple of the page size and "
+	  "of the scan size (suffixes K, M: 1024^n; default 1M); a stream joined "
+	  "(--mode fanout or shard) keeps its own size and count" },
 	{ TOOL_OPT_BLOCKS, NULL },
+	{ TOOL_OPT_MODE, "how hosts share the ADC stream. exclusive: this host "
+	  "alone (a second open is refused). fanout: every host that opens the "
+	  "device with the same channels and mode gets every block from its "
+	  "start on, and a slow host loses blocks alone. shard: each block goes "
+	  "to exactly one such host, one with room, so a slower host gets fewer "
+	  "blocks; the loss a block reports is the share of the stream's loss "
+	  "the server gave this host, and a block another host left unreleased "
+	  "when it went away may come again (redelivered)" },
 	{ TOOL_OPT_OUTPUT, NULL },
+	{ TOOL_OPT_BLOCK_LOG, "write one line per delivered block to FILE: "
+	  "seq first_sample samples lost redelivered (0 or 1), flushed before "
+	  "the block is released; to check across hosts that shards covered "
+	  "every block once" },
 	{ TOOL_OPT_VERIFY, "check every sample against the simulator's pattern "
 	  "PATTERN at the scan index its block's first_sample names, and that "
 	  "every block starts where the previous one ended plus the loss it "

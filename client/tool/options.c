@@ -208,6 +208,25 @@ static int opt_verify(struct tool_opts *o, const char *arg)
 	return 0;
 }
 
+static int opt_mode(struct tool_opts *o, const char *arg)
+{
+	if (!strcmp(arg, "exclusive"))
+		o->mode = IIOFAB_STREAM_EXCLUSIVE;
+	else if (!strcmp(arg, "fanout"))
+		o->mode = IIOFAB_STREAM_FANOUT;
+	else if (!strcmp(arg, "shard"))
+		o->mode = IIOFAB_STREAM_SHARD;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int opt_block_log(struct tool_opts *o, const char *arg)
+{
+	o->block_log = arg;
+	return 0;
+}
+
 static int opt_verify_ramp(struct tool_opts *o, const char *arg)
 {
 	o->verify = TOOL_PATTERN_RAMP;
@@ -299,6 +318,11 @@ static const struct tool_option options[TOOL_OPT_COUNT] = {
 	[TOOL_OPT_VERIFY] = { "verify", 0, "PATTERN",
 		"check every sample against the simulator's pattern (ramp or counter)",
 		" (ramp or counter)", opt_verify },
+	[TOOL_OPT_MODE] = { "mode", 'm', "MODE",
+		"how hosts share the stream: exclusive (default), fanout or shard",
+		" (exclusive, fanout or shard)", opt_mode },
+	[TOOL_OPT_BLOCK_LOG] = { "block-log", 0, "FILE",
+		"write one line per delivered block to FILE", NULL, opt_block_log },
 	[TOOL_OPT_VERIFY_RAMP] = { "verify-ramp", 0, NULL,
 		"the same as --verify ramp", NULL, opt_verify_ramp },
 	[TOOL_OPT_DELAY_MS] = { "delay-ms", 0, "MS",

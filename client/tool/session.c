@@ -149,8 +149,8 @@ int tool_session_stream(struct tool_session *s, const struct tool_opts *o,
 	int ret = output ?
 		iiofab_stream_open_output_mask(s->ctx, s->dev, s->mask, block_size,
 					       blocks, &s->stream) :
-		iiofab_stream_open_mask(s->ctx, s->dev, s->mask, block_size,
-					blocks, &s->stream);
+		iiofab_stream_open_mode(s->ctx, s->dev, s->mask, block_size,
+					blocks, o->mode, &s->stream);
 
 	s->opened_ns = iiofab_now_ns();
 	if (ret) {

@@ -71,6 +71,8 @@ enum tool_opt {
 	TOOL_OPT_OUTPUT_CHANNEL,
 	TOOL_OPT_WARMUP,
 	TOOL_OPT_JSON,
+	TOOL_OPT_MODE,
+	TOOL_OPT_BLOCK_LOG,
 	TOOL_OPT_COUNT
 };
 
@@ -98,6 +100,8 @@ struct tool_opts {
 	bool output_channel;
 	double warmup;
 	bool json;
+	enum iiofab_stream_mode mode;
+	const char *block_log;
 	uint32_t seen;			/* bit n: option n was given */
 	int nargs;			/* the arguments after the command */
 	char **args;
@@ -285,6 +289,10 @@ struct tool_verifier {
 	/* The accounting: every block starts where the last one ended plus
 	 * the loss it reports. */
 	uint64_t next_scan;		/* end of the last block, as reported */
+	bool shard;			/* other hosts get the blocks between */
+	bool started;
+	uint64_t start;			/* where this host's stream began: a
+					 * fan-out joiner's first block less its loss */
 	uint64_t delivered;		/* scans in checked blocks */
 	uint64_t lost;			/* lost_samples of checked blocks */
 	uint64_t account_errors;	/* blocks that broke that rule */
