@@ -149,6 +149,17 @@ static void sb_lat(struct sbuf *b, const struct bench_lat_summary *lat,
 		sb_printf(b, "%s", none);
 }
 
+/* What the stream missed: scans lost (input) or underrun (output). */
+static uint64_t loss(const struct bench_report *r)
+{
+	return r->output ? r->underruns : r->lost_samples;
+}
+
+static const char *loss_key(const struct bench_report *r)
+{
+	return r->output ? "underruns" : "lost_samples";
+}
+
 #define N_LAT_FIGURES 4
 
 struct lat_figure {
@@ -174,15 +185,16 @@ int bench_format_json(const struct bench_report *r, char *buf, size_t len)
 	lat_figures(&r->lat, f);
 	sb_printf(&b, "{\"device\":");
 	sb_json_str(&b, r->device);
+	sb_printf(&b, ",\"direction\":\"%s\"", r->output ? "output" : "input");
 	sb_printf(&b, ",\"block_size\":%zu,\"blocks\":%u,\"channels\":%u,"
 		  "\"reg_path\":", r->block_size, r->block_count, r->channels);
 	sb_json_str(&b, r->reg_path);
 	sb_printf(&b, ",\"seconds\":%.3f,\"bytes\":%" PRIu64 ",\"samples\":%"
 		  PRIu64 ",\"blocks_received\":%" PRIu64 ",\"mb_s\":%.3f,"
-		  "\"blocks_per_s\":%.3f,\"lost_samples\":%" PRIu64
+		  "\"blocks_per_s\":%.3f,\"%s\":%" PRIu64
 		  ",\"latency_us\":{\"n\":%zu", r->seconds, r->bytes, r->samples,
-		  r->blocks, bench_mb_s(r), bench_blocks_per_s(r),
-		  r->lost_samples, r->lat.n);
+		  r->blocks, bench_mb_s(r), bench_blocks_per_s(r), loss_key(r),
+		  loss(r), r->lat.n);
 	for (int i = 0; i < N_LAT_FIGURES; i++) {
 		sb_printf(&b, ",\"%s\":", f[i].name);
 		sb_lat(&b, &r->lat, f[i].us, 3, "null");
@@ -222,7 +234,7 @@ int bench_format_line(const struct bench_report *r, char *buf, size_t len)
 	sb_lat(&b, lat, lat->p99_us, 1, "n/a");
 	sb_printf(&b, " us max ");
 	sb_lat(&b, lat, lat->max_us, 1, "n/a");
-	sb_printf(&b, " us, %" PRIu64 " lost\n", r->lost_samples);
+	sb_printf(&b, " us, %" PRIu64 " %s\n", loss(r), r->output ? "underruns" : "lost");
 	return sb_done(&b);
 }
 
@@ -240,10 +252,12 @@ int bench_format_table(const struct bench_report *r, char *buf, size_t len)
 	sb_printf(&b, "%-16s%.3f\n", "seconds", r->seconds);
 	sb_printf(&b, "%-16s%" PRIu64 "\n", "bytes", r->bytes);
 	sb_printf(&b, "%-16s%" PRIu64 "\n", "samples", r->samples);
-	sb_printf(&b, "%-16s%" PRIu64 "\n", "blocks received", r->blocks);
+	sb_printf(&b, "%-16s%" PRIu64 "\n", r->output ? "blocks consumed" :
+		  "blocks received", r->blocks);
 	sb_printf(&b, "%-16s%.2f\n", "MB/s", bench_mb_s(r));
 	sb_printf(&b, "%-16s%.1f\n", "blocks/s", bench_blocks_per_s(r));
-	sb_printf(&b, "%-16s%" PRIu64 "\n", "lost samples", r->lost_samples);
+	sb_printf(&b, "%-16s%" PRIu64 "\n", r->output ? "underruns" : "lost samples",
+		  loss(r));
 	sb_printf(&b, "%-16s%zu\n", "latency n", r->lat.n);
 	for (int i = 0; i < N_LAT_FIGURES; i++) {
 		sb_printf(&b, "latency %-8s", f[i].name);

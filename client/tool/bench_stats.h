@@ -7,6 +7,7 @@
 #ifndef IIOFAB_BENCH_STATS_H
 #define IIOFAB_BENCH_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,7 @@ struct bench_startup {
 
 struct bench_report {
 	const char *device;
+	bool output;			/* a DAC stream pushed, not an ADC's taken */
 	const char *reg_path;
 	size_t block_size;
 	unsigned int block_count;
@@ -69,8 +71,11 @@ struct bench_report {
 	double seconds;			/* the counted window, after warm-up */
 	uint64_t bytes;
 	uint64_t samples;		/* scans */
-	uint64_t blocks;		/* blocks received in the window */
-	uint64_t lost_samples;
+	uint64_t blocks;		/* blocks received (input) or consumed
+					 * and given back (output) in the window */
+	uint64_t lost_samples;		/* input */
+	uint64_t underruns;		/* output: scans the converter had no
+					 * data for in the window */
 	struct bench_lat_summary lat;
 	struct bench_startup startup;
 };
@@ -84,6 +89,7 @@ double bench_blocks_per_s(const struct bench_report *r);
  * -ENOSPC when len is too small. JSON: one object on one line, its keys
  * listed in `iiofab bench --help`, null for latencies without data. Line:
  *   bench: N blocks, R MB/s, B blocks/s, latency p50 X us p99 Y us max Z us, L lost
+ * ending in ", U underruns" instead for an output stream.
  * Table: one "name  value" line per figure. JSON and table carry the
  * startup only when it was measured.
  */

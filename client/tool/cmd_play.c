@@ -385,9 +385,7 @@ static int play_status(struct play *p, int ret)
 	if (ret == -EINTR && !p->o->cyclic)
 		tool_err("interrupted; the samples read so far were played");
 	if (p->o->verbosity > 0)
-		tool_err("%" PRIu64 " blocks submitted, %" PRIu64 " consumed, %"
-			 PRIu64 " SUBMIT messages", p->st.blocks,
-			 p->st.consumed_blocks, p->st.submits_sent);
+		tool_print_output_stats(&p->st);
 	return status;
 }
 

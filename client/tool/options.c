@@ -197,12 +197,12 @@ static int opt_cyclic(struct tool_opts *o, const char *arg)
 	return 0;
 }
 
-static int opt_verify(struct tool_opts *o, const char *arg)
+static int parse_pattern(const char *s, enum tool_pattern *out)
 {
-	if (!strcmp(arg, "ramp"))
-		o->verify = TOOL_PATTERN_RAMP;
-	else if (!strcmp(arg, "counter"))
-		o->verify = TOOL_PATTERN_COUNTER;
+	if (!strcmp(s, "ramp"))
+		*out = TOOL_PATTERN_RAMP;
+	else if (!strcmp(s, "counter"))
+		*out = TOOL_PATTERN_COUNTER;
 	else
 		return -EINVAL;
 	return 0;
@@ -225,6 +225,11 @@ static int opt_block_log(struct tool_opts *o, const char *arg)
 {
 	o->block_log = arg;
 	return 0;
+}
+
+static int opt_verify(struct tool_opts *o, const char *arg)
+{
+	return parse_pattern(arg, &o->verify);
 }
 
 static int opt_verify_ramp(struct tool_opts *o, const char *arg)
@@ -270,6 +275,11 @@ static int opt_json(struct tool_opts *o, const char *arg)
 {
 	o->json = true;
 	return 0;
+}
+
+static int opt_push(struct tool_opts *o, const char *arg)
+{
+	return parse_pattern(arg, &o->push);
 }
 
 static const struct tool_option options[TOOL_OPT_COUNT] = {
@@ -340,6 +350,9 @@ static const struct tool_option options[TOOL_OPT_COUNT] = {
 	[TOOL_OPT_JSON] = { "json", 0, NULL,
 		"one JSON object on stdout instead of the table", NULL,
 		opt_json },
+	[TOOL_OPT_PUSH] = { "push", 0, "PATTERN",
+		"push the simulator's pattern (ramp or counter) to an output "
+		"device", " (ramp or counter)", opt_push },
 };
 
 /* The options before TOOL_OPT_CHANNELS apply to every command. */

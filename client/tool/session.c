@@ -192,8 +192,13 @@ void tool_session_close(struct tool_session *s)
 
 void tool_session_landed(struct tool_session *s, const struct iiofab_block *b)
 {
+	tool_session_consumed(s, b->landed_ns);
+}
+
+void tool_session_consumed(struct tool_session *s, uint64_t ns)
+{
 	if (!s->first_ns)
-		s->first_ns = b->landed_ns;
+		s->first_ns = ns;
 }
 
 static double ms_between(uint64_t a, uint64_t b)
@@ -225,6 +230,25 @@ void tool_print_startup(const struct tool_session *s)
 	}
 }
 
+int tool_stream_layout(const struct iiofab_stream *stream,
+		       enum tool_pattern pattern, struct tool_layout *l)
+{
+	*l = (struct tool_layout){
+		.n = iiofab_stream_get_channels_count(stream),
+		.scan_bytes = iiofab_stream_get_scan_bytes(stream),
+	};
+	if (!l->n || l->n > TOOL_MAX_CHANNELS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < l->n; i++) {
+		const struct iiofab_channel *ch = iiofab_stream_get_channel(stream, i);
+
+		l->fmt[i] = *iiofab_channel_get_format(ch);
+		l->scan_index[i] = (unsigned int)iiofab_channel_get_scan_index(ch);
+		l->offset[i] = iiofab_stream_get_channel_offset(stream, i);
+	}
+	return tool_layout_check(l, pattern);
+}
+
 void tool_print_input_stats(const struct iiofab_stream *stream)
 {
 	struct iiofab_stream_stats st;
@@ -234,4 +258,10 @@ void tool_print_input_stats(const struct iiofab_stream *stream)
 		 " reclaimed before read, %" PRIu64 " skipped, %" PRIu64
 		 " RELEASE messages", st.blocks, st.torn_blocks, st.stale_blocks,
 		 st.skipped_blocks, st.releases_sent);
+}
+
+void tool_print_output_stats(const struct iiofab_stream_stats *st)
+{
+	tool_err("%" PRIu64 " blocks submitted, %" PRIu64 " consumed, %" PRIu64
+		 " SUBMIT messages", st->blocks, st->consumed_blocks, st->submits_sent);
 }

@@ -27,6 +27,7 @@
 #include <iiofab/log.h>
 
 #include "bench_stats.h"
+#include "pattern.h"
 
 #define TOOL_EXIT_OK	0
 #define TOOL_EXIT_FAIL	1
@@ -34,19 +35,9 @@
 
 #define TOOL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A stream's channels are the bits of a 64-bit mask. */
-#define TOOL_MAX_CHANNELS 64
-
 /* ---- options (options.c) --------------------------------------------- */
 
 /* Every option the tool has; the first ones every command takes. */
-/* The simulator's patterns a capture can check (kmod/README.md). */
-enum tool_pattern {
-	TOOL_PATTERN_NONE,
-	TOOL_PATTERN_RAMP,	/* channel scan index c at scan n: (n + 4096 c) mod 2^bits */
-	TOOL_PATTERN_COUNTER,	/* enabled channel i at scan n: bits 16(i mod 4).. of n */
-};
-
 enum tool_opt {
 	TOOL_OPT_PSK_FILE,
 	TOOL_OPT_INSECURE,
@@ -73,6 +64,7 @@ enum tool_opt {
 	TOOL_OPT_JSON,
 	TOOL_OPT_MODE,
 	TOOL_OPT_BLOCK_LOG,
+	TOOL_OPT_PUSH,
 	TOOL_OPT_COUNT
 };
 
@@ -102,6 +94,7 @@ struct tool_opts {
 	bool json;
 	enum iiofab_stream_mode mode;
 	const char *block_log;
+	enum tool_pattern push;		/* bench --push: an output stream */
 	uint32_t seen;			/* bit n: option n was given */
 	int nargs;			/* the arguments after the command */
 	char **args;
@@ -198,12 +191,20 @@ int tool_session_start(struct tool_session *s);
 void tool_session_close(struct tool_session *s);
 /* Notes a block that landed: the first one ends the startup. */
 void tool_session_landed(struct tool_session *s, const struct iiofab_block *b);
+/* The same for an output stream's block back at ns, consumed. */
+void tool_session_consumed(struct tool_session *s, uint64_t ns);
 /* Where the time to the first block went; total 0 before one landed. */
 void tool_session_startup(const struct tool_session *s, struct bench_startup *out);
 /* For -v: "iiofab: first block after T ms: connect ... A ms, ...". */
 void tool_print_startup(const struct tool_session *s);
+/* Where the stream's channels sit in a scan; -EINVAL unless pattern fits
+ * it (tool_layout_check()). */
+int tool_stream_layout(const struct iiofab_stream *stream,
+		       enum tool_pattern pattern, struct tool_layout *l);
 /* The library's counters of an input stream, for -v. */
 void tool_print_input_stats(const struct iiofab_stream *stream);
+/* "iiofab: N blocks submitted, C consumed, M SUBMIT messages", for -v. */
+void tool_print_output_stats(const struct iiofab_stream_stats *st);
 
 /* ---- waiting (wait.c) ------------------------------------------------ */
 
@@ -276,11 +277,7 @@ void tool_progress_break(struct tool_progress *p);
 
 struct tool_verifier {
 	enum tool_pattern pattern;
-	unsigned int n;
-	size_t scan_bytes;
-	size_t offset[TOOL_MAX_CHANNELS];
-	unsigned int scan_index[TOOL_MAX_CHANNELS];
-	struct iiofab_data_format fmt[TOOL_MAX_CHANNELS];
+	struct tool_layout l;
 	uint64_t checked_blocks;
 	uint64_t bad_blocks;
 	uint64_t bad_samples;

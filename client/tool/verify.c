@@ -24,26 +24,9 @@ int tool_verify_init(struct tool_verifier *v, enum tool_pattern pattern,
 {
 	*v = (struct tool_verifier){
 		.pattern = pattern,
-		.n = iiofab_stream_get_channels_count(s),
-		.scan_bytes = iiofab_stream_get_scan_bytes(s),
 		.shard = iiofab_stream_get_mode(s) == IIOFAB_STREAM_SHARD,
 	};
-	if (!v->n || v->n > TOOL_MAX_CHANNELS)
-		return -EINVAL;
-	for (unsigned int i = 0; i < v->n; i++) {
-		const struct iiofab_channel *ch = iiofab_stream_get_channel(s, i);
-		unsigned int sz;
-
-		v->fmt[i] = *iiofab_channel_get_format(ch);
-		v->scan_index[i] = (unsigned int)iiofab_channel_get_scan_index(ch);
-		v->offset[i] = iiofab_stream_get_channel_offset(s, i);
-		sz = v->fmt[i].storage_bits / 8;
-		if (!sz || sz > 8 || v->fmt[i].bits > 32 ||
-		    v->offset[i] + sz > v->scan_bytes ||
-		    (pattern == TOOL_PATTERN_COUNTER && v->fmt[i].bits != 16))
-			return -EINVAL;
-	}
-	return 0;
+	return tool_stream_layout(s, pattern, &v->l);
 }
 
 static uint64_t load_sample(const uint8_t *p, unsigned int sz, bool be)
@@ -55,28 +38,20 @@ static uint64_t load_sample(const uint8_t *p, unsigned int sz, bool be)
 	return x;
 }
 
-static uint64_t bits_mask(const struct iiofab_data_format *f)
-{
-	return f->bits >= 64 ? ~0ull : (1ull << f->bits) - 1;
-}
-
 /* Channel c's value in scan n of data. */
 static uint64_t sample(const struct tool_verifier *v, const uint8_t *data,
 		       size_t n, unsigned int c)
 {
-	const struct iiofab_data_format *f = &v->fmt[c];
-	uint64_t raw = load_sample(data + n * v->scan_bytes + v->offset[c],
+	const struct iiofab_data_format *f = &v->l.fmt[c];
+	uint64_t raw = load_sample(data + n * v->l.scan_bytes + v->l.offset[c],
 				   f->storage_bits / 8, f->big_endian);
 
-	return (raw >> f->shift) & bits_mask(f);
+	return (raw >> f->shift) & tool_bits_mask(f);
 }
 
-/* What channel c (its position in the scan) holds at scan index idx. */
 static uint64_t expected(const struct tool_verifier *v, uint64_t idx, unsigned int c)
 {
-	if (v->pattern == TOOL_PATTERN_COUNTER)
-		return (idx >> (16 * (c % 4))) & 0xffff;
-	return (idx + 4096ull * v->scan_index[c]) & bits_mask(&v->fmt[c]);
+	return tool_pattern_value(&v->l, v->pattern, idx, c);
 }
 
 /* The scan index the first scan of data names, as far as the pattern tells. */
@@ -85,12 +60,12 @@ static uint64_t index_of(const struct tool_verifier *v, const uint8_t *data, uin
 	uint64_t idx = 0;
 
 	if (v->pattern == TOOL_PATTERN_RAMP) {
-		*modulus = bits_mask(&v->fmt[0]) + 1;
-		return (sample(v, data, 0, 0) - 4096ull * v->scan_index[0]) & (*modulus - 1);
+		*modulus = tool_bits_mask(&v->l.fmt[0]) + 1;
+		return (sample(v, data, 0, 0) - 4096ull * v->l.scan_index[0]) & (*modulus - 1);
 	}
-	for (unsigned int c = 0; c < v->n && c < 4; c++)
+	for (unsigned int c = 0; c < v->l.n && c < 4; c++)
 		idx |= sample(v, data, 0, c) << (16 * c);
-	*modulus = v->n >= 4 ? 0 : 1ull << (16 * v->n);	/* 0: 2^64 */
+	*modulus = v->l.n >= 4 ? 0 : 1ull << (16 * v->l.n);	/* 0: 2^64 */
 	return idx;
 }
 
@@ -106,7 +81,7 @@ static void classify_bad_block(struct tool_verifier *v, const struct iiofab_bloc
 	bool intact = true;
 
 	for (size_t n = 0; n < b->samples && intact; n++)
-		for (unsigned int c = 0; c < v->n && intact; c++)
+		for (unsigned int c = 0; c < v->l.n && intact; c++)
 			intact = sample(v, b->data, n, c) == expected(v, start + n, c);
 	if (intact)
 		v->misplaced_blocks++;
@@ -156,7 +131,7 @@ void tool_verify_block(struct tool_verifier *v, const struct iiofab_block *b)
 
 	account(v, b);
 	for (size_t n = 0; n < b->samples; n++) {
-		for (unsigned int c = 0; c < v->n; c++) {
+		for (unsigned int c = 0; c < v->l.n; c++) {
 			uint64_t got = sample(v, b->data, n, c);
 			uint64_t want = expected(v, b->first_sample + n, c);
 
@@ -166,7 +141,7 @@ void tool_verify_block(struct tool_verifier *v, const struct iiofab_block *b)
 				tool_err("verify: block seq %" PRIu64 " scan %" PRIu64
 					 " channel index %u: got %" PRIu64 ", want %"
 					 PRIu64, b->seq, b->first_sample + n,
-					 v->scan_index[c], got, want);
+					 v->l.scan_index[c], got, want);
 			bad++;
 		}
 	}

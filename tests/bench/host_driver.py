@@ -6,27 +6,30 @@
 
 Reads WORKDIR/plan.json (written by tests/bench/run), measures at each block
 size, side by side: perftest's ib_read_bw/ib_write_bw (the link's reference),
-iiofab bench/play against iiofabd, and libiio's iio_readdev/iio_writedev
-against iiod, with board CPU snapshots around every transfer. Results go to
+iiofab bench (ADC) and bench --push (DAC) against iiofabd, and libiio's
+iio_readdev/iio_writedev against iiod, with board CPU snapshots around every transfer. Results go to
 WORKDIR/results.json after every measurement, so a run cut short still
 leaves what it measured.
 
-Throughput of libiio and of iiofab play is measured here: bytes delivered
-through a pipe to (ADC) or from (DAC) this process, from the moment the
-first block went through to the end of the transfer, so context creation
-and connection setup count for neither. The iiofab ADC figures are
-`iiofab bench`'s own (it moves no data through a pipe): bytes of the blocks
-that landed after its warm-up, over that window, with each block's latency
-from READY to landed; the board CPU is taken over the same window, between
-the lines bench -v marks it with. Its whole-run CPU (*_whole) counts the
-warm-up's CPU but only the window's bytes; the row also has bench's
+Throughput of libiio is measured here: bytes delivered through a pipe to
+(ADC) or from (DAC) this process, from the moment the first block went
+through to the end of the transfer, so context creation and connection
+setup count for neither. The iiofab figures are `iiofab bench`'s own (it
+moves no data through a pipe): ADC, the bytes of the blocks that landed
+after its warm-up, over that window, with each block's latency from READY
+to landed; DAC (--push ramp, each block filled in place in its registered
+memory), the blocks that came back consumed after its warm-up until the
+volume was counted, with each block's latency from SUBMIT to its return.
+The board CPU is taken over the same window, between the lines bench -v
+marks it with. Its whole-run CPU (*_whole) counts the warm-up's CPU but
+only the window's bytes; the row also has bench's
 startup_ms, the time from its start to the first block and its parts.
 
 perftest reports its own figure, over as much as the iiofab run it is
 compared with (perftest_argv): ib_read_bw for the same counted window as
 iiofab bench, after a warm-up as long, ib_write_bw for the same volume as
-iiofab play. Every row has the bytes its rate counts, the window it took
-them in (seconds) and the tool's whole run (wall_s).
+iiofab bench --push counts. Every row has the bytes its rate counts, the
+window it took them in (seconds) and the tool's whole run (wall_s).
 """
 
 import array
@@ -58,8 +61,8 @@ BENCH_MARKS = ("iiofab: bench: warm-up over, counting",
 # landing buffer's), start (START), first_block (START's reply to the first
 # block landed), and their total.
 STARTUP_PARTS = ("connect", "open", "start", "first_block", "total")
-PLAYED_RE = re.compile(r"played (\d+) samples \((\d+) bytes\) in ([\d.]+) s, "
-                       r"([\d.]+) MB/s, (\d+) underruns")
+# The simulated DAC's counters read around an iiofab push.
+DAC_ATTRS = ("underruns", "pattern_errors")
 
 
 class BenchError(Exception):
@@ -163,8 +166,10 @@ def bench_figures(text):
     try:
         doc = json.loads(text)
         lat = doc["latency_us"]
+        loss = "underruns" if doc.get("direction") == "output" else \
+            "lost_samples"
         f = {"bytes": doc["bytes"], "mb_s": doc["mb_s"],
-             "seconds": doc["seconds"], "lost_samples": doc["lost_samples"],
+             "seconds": doc["seconds"], loss: doc[loss],
              "blocks_received": doc["blocks_received"],
              "blocks_per_s": doc["blocks_per_s"], "reg_path": doc["reg_path"],
              "latency_n": lat["n"]}
@@ -390,8 +395,8 @@ def perftest_argv(tool, size, plan, port):
     it runs in duration mode, -D max_seconds + 2 margins -f margin, and
     perftest counts the completions between its first and its last margin,
     the same max_seconds after a warm-up as long as iiofab's. ib_write_bw is
-    compared with iiofab play and iio_writedev, which push a fixed volume:
-    it moves that volume, -n bytes/size.
+    compared with iiofab bench --push and iio_writedev, which count a fixed
+    volume: it moves that volume, -n bytes/size.
     """
     argv = [tool, "-R", "-d", "rxe0", "-F", "-p", str(port), "-s", str(size)]
     if tool == "ib_read_bw":
@@ -604,28 +609,37 @@ class Driver:
 
         return self.measure("iiofab", "adc", size, "iiofabd", run)
 
-    def iiofab_play(self, size):
+    def iiofab_push(self, size):
+        """iiofab bench --push: the pattern filled into the registered
+        blocks, the same volume ib_write_bw moves counted after the same
+        warm-up as the ADC bench's."""
         p = self.plan
-        argv = [p["iiofab"], "play", "--insecure",
+        scan = self.board_info["devices"][DAC]["scan_bytes"]
+        argv = [p["iiofab"], "bench", "--insecure", "--json", "-v",
                 "--timeout", str(p["iiofab_timeout_ms"]),
-                "rdma://" + self.addr, DAC, "--block-size", str(size),
-                "--blocks", str(iiofab_blocks(p, size)), "-i", "-"]
+                "rdma://" + self.addr, DAC, "--push", "ramp",
+                "--samples", str(p["bytes"] // scan),
+                "--warmup", str(p.get("iiofab_warmup_s", 1)),
+                "--block-size", str(size), "--blocks", str(iiofab_blocks(p, size))]
 
         def run(snap):
-            before = self.board.must("attr", device=DAC, attr="underruns")
-            t = source(argv, self.dac_data, size, p["transfer_timeout"],
-                       p["max_seconds"], snap)
-            after = self.board.must("attr", device=DAC, attr="underruns")
-            m = None
-            for line in t.out.splitlines():
-                m = PLAYED_RE.search(line) or m
-            if not t.capped and (t.rc != 0 or not m):
-                raise BenchError("iiofab play exited %d: %s" % (t.rc, tail(t.out)))
-            f = t.figures("iiofab play")
-            f["sim_underruns"] = int(after["value"]) - int(before["value"])
-            if m:
-                f["tool_mb_s"] = float(m.group(4))
-                f["underruns"] = int(m.group(5))
+            before = [self.board.must("attr", device=DAC, attr=a)["value"]
+                      for a in DAC_ATTRS]
+            rc, out, err, snaps = run_marked(argv, p["transfer_timeout"],
+                                             BENCH_MARKS, snap)
+            after = [self.board.must("attr", device=DAC, attr=a)["value"]
+                     for a in DAC_ATTRS]
+            if rc != 0:
+                raise BenchError("iiofab bench --push exited %d: %s" % (
+                    rc, tail(err)))
+            f = bench_figures(out)
+            for a, x, y in zip(DAC_ATTRS, before, after):
+                f["sim_" + a] = int(y) - int(x)
+            if f["sim_pattern_errors"]:
+                raise BenchError("the simulator counted %d scans off the ramp" %
+                                 f["sim_pattern_errors"])
+            if len(snaps) == 2:
+                f["steady"] = (snaps[0], snaps[1], f["bytes"])
             return f
 
         return self.measure("iiofab", "dac", size, "iiofabd", run)
@@ -671,7 +685,7 @@ class Driver:
 
     # phases ------------------------------------------------------------------
 
-    def tool_supports(self, command):
+    def tool_supports(self, command, option=None):
         path = self.plan["iiofab"]
         if not os.access(path, os.X_OK):
             return False, "%s is not built" % path
@@ -679,6 +693,8 @@ class Driver:
                            stderr=subprocess.STDOUT, timeout=60)
         if p.returncode != 0:
             return False, "this iiofab has no '%s' command" % command
+        if option and option not in p.stdout.decode(errors="replace"):
+            return False, "this iiofab has no '%s %s'" % (command, option)
         return True, None
 
     def start_servers(self):
@@ -715,10 +731,10 @@ class Driver:
         self.board_info = self.board.must("info")
         self.results["board"] = self.board_info
         bench_ok, bench_why = self.tool_supports("bench")
-        play_ok, play_why = self.tool_supports("play")
-        self.results["iiofab"] = {"bench": bench_ok, "play": play_ok}
-        if not play_ok:
-            self.note("iiofab DAC push not measured: %s" % play_why)
+        push_ok, push_why = self.tool_supports("bench", "--push")
+        self.results["iiofab"] = {"bench": bench_ok, "push": push_ok}
+        if not push_ok:
+            self.note("iiofab DAC push not measured: %s" % push_why)
         down = self.start_servers()
         for name, why in down.items():
             self.note("%s unavailable: %s" % (name, why))
@@ -731,8 +747,8 @@ class Driver:
         for size in p["sizes"]:
             for rep in range(p.get("repeat", 1)):
                 self.rep = rep
-                self.one_round(size, down, bench_ok, bench_why, play_ok,
-                               play_why, dac_needed)
+                self.one_round(size, down, bench_ok, bench_why, push_ok,
+                               push_why, dac_needed)
         for name in ("iiofabd", "iiod"):
             if name not in down:
                 ans = self.board.ask("stop", name=name)
@@ -745,8 +761,8 @@ class Driver:
         return 0 if all(r["status"] in ("ok", "unsupported")
                         for r in self.results["rows"]) else 1
 
-    def one_round(self, size, down, bench_ok, bench_why, play_ok,
-                  play_why, dac_needed):
+    def one_round(self, size, down, bench_ok, bench_why, push_ok,
+                  push_why, dac_needed):
         self.perftest("ib_read_bw", size)
         if "iiofabd" in down:
             self.unreachable("iiofab", "adc", size, down["iiofabd"])
@@ -759,13 +775,13 @@ class Driver:
         else:
             self.iiod_read(size)
         self.perftest("ib_write_bw", size)
-        if not play_ok:
-            self.unsupported("iiofab", "dac", size, play_why)
+        if not push_ok:
+            self.unsupported("iiofab", "dac", size, push_why)
         elif "iiofabd" in down or not dac_needed:
             self.unreachable("iiofab", "dac", size,
                              down.get("iiofabd", "no simulated DAC"))
         else:
-            self.iiofab_play(size)
+            self.iiofab_push(size)
         if "iiod" in down or not dac_needed:
             self.unreachable("iiod", "dac", size,
                              down.get("iiod", "no simulated DAC"))

@@ -20,7 +20,8 @@ MB = 1e6
 DIRECTIONS = (("adc", "ib_read_bw", "ADC capture (board -> host)"),
               ("dac", "ib_write_bw", "DAC push (host -> board)"))
 SERVER = {"iiofab": "iiofabd", "iiod": "iiod"}
-# Figures of iiofab bench that only iiofab ADC rows have.
+# Figures of iiofab bench (ADC) and bench --push (DAC) that only iiofab rows
+# have.
 BENCH_FIGURES = ("blocks_per_s", "latency_n", "latency_mean_us",
                  "latency_p50_us", "latency_p99_us", "latency_max_us")
 # iiofab bench's time from its start to the first block landed, and its
@@ -118,7 +119,7 @@ def summarize(results):
                         r["lost_samples"] + got)
                 if ok and tool == "iiofab" and "underruns" in r:
                     line[key]["underruns"] = r["underruns"]
-                if ok and tool == "iiofab" and direction == "adc":
+                if ok and tool == "iiofab":
                     for k in BENCH_FIGURES + STARTUP_FIGURES:
                         line[key][k] = r.get(k)
             fab, iiod, ceil = line["iiofab"], line["iiod"], line["ceiling"]
@@ -176,21 +177,24 @@ def markdown(results, summary):
     out.append(
         "Throughput in MB/s (10^6 bytes/s) of samples delivered to the "
         "application%s, over the window of the 'volume and window' tables: "
-        "libiio and iiofab play from the first block through a pipe to the "
-        "end of the transfer (connection set-up excluded); iiofab ADC "
-        "`iiofab bench`'s own figure over the blocks that landed in the %d s "
-        "after a %g s warm-up. The reference is perftest's own figure (its "
+        "libiio from the first block through a pipe to the end of the "
+        "transfer (connection set-up excluded); iiofab `iiofab bench`'s own "
+        "figure: ADC over the blocks that landed in the %d s after a %g s "
+        "warm-up, DAC (`bench --push ramp`, every block filled in place in "
+        "its registered memory) over the blocks that came back consumed "
+        "after as long a warm-up until the volume was counted. The reference is perftest's own figure (its "
         "MB/sec, 2^20 bytes, converted), `-R -d rxe0 -F`, both ends at normal "
         "priority: `ib_read_bw -D %d -f %d` (duration mode: it counts the "
         "%d s between a %d s warm-up margin and a %d s closing one, the "
         "window iiofab bench counts) and `ib_write_bw -n BYTES/size` (the "
-        "same %d MiB iiofab play and iio_writedev push). CPU in seconds per "
+        "same %d MiB iiofab bench --push counts and iio_writedev pushes). CPU in seconds per "
         "GiB moved over that same window (server process user+sys, all "
         "threads; whole board guest busy time from /proc/stat; bench.json "
         "also has whole-run figures with set-up; perftest's are left out, "
-        "its server polls). iiofab latency in microseconds per block, from "
-        "the host decoding its READY to its RDMA READ completing, "
-        "nearest-rank p50 and p99 over the counted blocks. One lab boot, "
+        "its server polls). iiofab latency in microseconds per block, "
+        "nearest-rank p50 and p99 over the counted blocks: ADC from the host "
+        "decoding its READY to its RDMA READ completing, DAC from its SUBMIT "
+        "to its return, consumed. One lab boot, "
         "board + 1 host, %s, libiio moving %d MiB per point (stopped after "
         "%d s), iiofab with %d blocks in flight (at least 2 MiB: more for "
         "small blocks), libiio with its default 4 kernel buffers.\n" % (
@@ -205,22 +209,22 @@ def markdown(results, summary):
         out.append("| block | %s | iiofab | iiod | iiofab/%s | iiofab/iiod "
                    "| iiofabd CPU s/GiB | iiod CPU s/GiB | CPU iiofabd/iiod "
                    "| board busy s/GiB iiofab | board busy s/GiB iiod "
-                   "| board busy iiofab/iiod | %s |%s" % (
+                   "| board busy iiofab/iiod | %s | iiofab p50 us "
+                   "| iiofab p99 us |" % (
                        ceiling, ceiling,
-                       "iiofab lost" if adc else "iiofab underruns",
-                       " iiofab p50 us | iiofab p99 us |" if adc else ""))
-        out.append("|" + "---:|" * (15 if adc else 13))
+                       "iiofab lost" if adc else "iiofab underruns"))
+        out.append("|" + "---:|" * 15)
         for line in summary[direction]:
             fab, iiod, ceil, rat = (line["iiofab"], line["iiod"], line["ceiling"],
                                     line["ratios"])
             if adc:
                 extra = ("-" if fab.get("lost_fraction") is None else
                          "%.1f%%" % (100 * fab["lost_fraction"]))
-                extra += " | %s | %s" % (latency_cell(fab, "latency_p50_us"),
-                                         latency_cell(fab, "latency_p99_us"))
             else:
                 extra = ("-" if fab.get("underruns") is None else
                          "%d" % fab["underruns"])
+            extra += " | %s | %s" % (latency_cell(fab, "latency_p50_us"),
+                                     latency_cell(fab, "latency_p99_us"))
             out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 fmt_size(line["block_bytes"]), cell(ceil, "mb_s"),
                 cell(fab, "mb_s"), cell(iiod, "mb_s"),
@@ -232,12 +236,11 @@ def markdown(results, summary):
                 cell(iiod, "board_busy_s_per_gib"),
                 num(rat["board_busy_per_gib_iiofab_vs_iiod"], 3), extra))
         out.append("")
-        out.extend(volume_table(summary[direction], ceiling, adc))
-        if adc:
-            out.extend(startup_table(summary[direction]))
-        if direction == "dac" and not results.get("iiofab", {}).get("play"):
+        out.extend(volume_table(summary[direction], ceiling))
+        out.extend(startup_table(summary[direction], adc))
+        if direction == "dac" and not results.get("iiofab", {}).get("push"):
             out.append("iiofab DAC push: not measured, the iiofab tool of this "
-                       "build has no `play` command (n/a above).\n")
+                       "build has no `bench --push` (n/a above).\n")
         problems = []
         for line in summary[direction]:
             for key in ("ceiling", "iiofab", "iiod"):
@@ -266,11 +269,11 @@ def volume_cell(entry):
                                  num(entry.get("wall_s"), 1))
 
 
-def volume_table(lines, ceiling, adc):
+def volume_table(lines, ceiling):
     """What each rate was taken over: the volume and duration side by side."""
     out = ["Volume and window: MB (10^6 bytes) the rate counts / the seconds "
-           "it took them in (the tool's whole run in s, set-up%s included)."
-           "\n" % (" and warm-up" if adc else ""),
+           "it took them in (the tool's whole run in s, set-up and iiofab's "
+           "warm-up included).\n",
            "| block | %s | iiofab | iiod |" % ceiling,
            "|---:|---:|---:|---:|"]
     for line in lines:
@@ -281,15 +284,18 @@ def volume_table(lines, ceiling, adc):
     return out
 
 
-def startup_table(lines):
+def startup_table(lines, adc):
     """iiofab bench's time from its start to the first block, and its parts."""
-    out = ["iiofab bench, from its start to the first block landed, in ms: "
+    out = ["iiofab bench%s, from its start to the first block %s, in ms: "
            "connect (address and route resolution, the connection, the "
            "handshake, the device table), open stream (OPEN_STREAM: the "
-           "board's arena and its registration, the landing buffer's "
-           "registration), START (its round trip), START to first block (the "
-           "first block filled, announced and read). Not in any window "
-           "above.\n",
+           "board's arena and its registration, the %s buffer's "
+           "registration), START (its round trip), START to first block (%s)."
+           " Not in any window above.\n" % (
+               "" if adc else " --push", "landed" if adc else "back consumed",
+               "landing" if adc else "host's",
+               "the first block filled, announced and read" if adc else
+               "the first block filled, written, consumed and given back"),
            "| block | " + " | ".join("%s ms" % t for _, t in STARTUP) + " |",
            "|" + "---:|" * (len(STARTUP) + 1)]
     for line in lines:
@@ -368,25 +374,25 @@ def check(results, summary):
     problems = []
     if not results.get("rows"):
         return ["no measurements at all"]
-    play = results.get("iiofab", {}).get("play")
+    push = results.get("iiofab", {}).get("push")
     for direction, _, _ in DIRECTIONS:
         for line in summary[direction]:
             size = fmt_size(line["block_bytes"])
             for key in ("ceiling", "iiofab", "iiod"):
                 e = line[key]
-                if direction == "dac" and e["tool"] == "iiofab" and not play:
+                if direction == "dac" and e["tool"] == "iiofab" and not push:
                     if e["status"] != "unsupported":
                         problems.append("iiofab DAC %s: %s" % (size, e["status"]))
                     continue
                 wanted = ["mb_s", "bytes", "seconds"]
-                if direction == "adc" and e["tool"] == "iiofab":
+                if e["tool"] == "iiofab":
                     wanted += ["latency_p50_us", "latency_p99_us",
                                "startup_total_ms"]
                     # A part may round to 0; it must be there.
                     for k in STARTUP_FIGURES[1:]:
                         if e.get(k) is None and e["status"] == "ok":
-                            problems.append("iiofab ADC %s: %s is missing" % (
-                                size, k))
+                            problems.append("iiofab %s %s: %s is missing" % (
+                                direction.upper(), size, k))
                 if "server" in e:
                     # perftest's server polls: the board's busy time during
                     # its run says little, so only iiofab's and iiod's count.
@@ -400,7 +406,7 @@ def check(results, summary):
                             " (%s)" % e["error"].splitlines()[0][:200]
                             if e.get("error") else ""))
             for k, v in line["ratios"].items():
-                if direction == "dac" and not play:
+                if direction == "dac" and not push:
                     break
                 if v is None or not v > 0:
                     problems.append("%s %s: ratio %s is %s" % (
@@ -427,23 +433,24 @@ def build(results_path, outdir, command=None):
                   "(/proc/stat) per 2^30 bytes moved, same window",
                   "*_whole_per_gib": "the same over the whole run, connection "
                   "set-up included",
-                  "latency_*_us": "iiofab ADC: microseconds per block from the "
-                  "host decoding its READY to its RDMA READ completing "
-                  "(iiofab bench), nearest-rank percentiles over the blocks "
-                  "counted after the warm-up",
-                  "blocks_per_s": "iiofab ADC: blocks counted per second, same "
+                  "latency_*_us": "iiofab: microseconds per block, ADC from "
+                  "the host decoding its READY to its RDMA READ completing "
+                  "(iiofab bench), DAC from its SUBMIT to its return consumed "
+                  "(iiofab bench --push); nearest-rank percentiles over the "
+                  "blocks counted after the warm-up",
+                  "blocks_per_s": "iiofab: blocks counted per second, same "
                   "window as mb_s",
                   "bytes": "bytes mb_s counts",
                   "seconds": "the window mb_s is taken over (perftest: its "
                   "own, from its bytes and its average)",
                   "wall_s": "the tool's whole run, set-up and warm-up "
                   "included (the driver's clock)",
-                  "startup_*_ms": "iiofab ADC: iiofab bench's startup_ms, "
-                  "from its start to the first block landed (total) and its "
-                  "parts connect, open, start, first_block",
+                  "startup_*_ms": "iiofab: iiofab bench's startup_ms, "
+                  "from its start to the first block landed or back consumed "
+                  "(total) and its parts connect, open, start, first_block",
                   "ceiling.mode": "duration: perftest -D, the window after "
                   "a warm-up margin as iiofab bench's (window_s, margin_s); "
-                  "volume: perftest -n iters, the bytes of iiofab play"},
+                  "volume: perftest -n iters, the bytes iiofab bench --push counts"},
         "plan": results["plan"],
         "iiofab_features": results.get("iiofab"),
         "board": results.get("board"),

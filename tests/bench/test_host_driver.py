@@ -9,7 +9,8 @@ import host_driver
 # What `iiofab bench --json` prints (tests/unit/test_bench_stats.c checks
 # that the tool prints this very text for these figures).
 BENCH_JSON = (
-    '{"device":"iiofab-sim-adc","block_size":1048576,"blocks":8,'
+    '{"device":"iiofab-sim-adc","direction":"input","block_size":1048576,'
+    '"blocks":8,'
     '"channels":4,"reg_path":"dmabuf","seconds":2.000,'
     '"bytes":4194304,"samples":524288,"blocks_received":4,'
     '"mb_s":2.097,"blocks_per_s":2.000,"lost_samples":100,'
@@ -95,6 +96,14 @@ class MeterTest(unittest.TestCase):
             "latency_p50_us": 2000.0, "latency_p99_us": 4000.0,
             "latency_max_us": 4000.0, **STARTUP})
 
+    def test_bench_push_reports_underruns(self):
+        text = BENCH_JSON.replace('"input"', '"output"').replace(
+            '"lost_samples":100', '"underruns":7')
+        f = host_driver.bench_figures(text)
+        self.assertEqual(f["underruns"], 7)
+        self.assertNotIn("lost_samples", f)
+        self.assertEqual(f["latency_p50_us"], 2000.0)
+
     def test_bench_without_startup_has_no_startup_figures(self):
         text = BENCH_JSON[:BENCH_JSON.index(',"startup_ms"')] + \
             ',"startup_ms":null}\n'
@@ -145,7 +154,7 @@ class MeterTest(unittest.TestCase):
         self.assertEqual(how, {"mode": "duration", "window_s": 30,
                                "margin_s": 1, "command": " ".join(argv)})
 
-    def test_write_reference_moves_the_play_volume(self):
+    def test_write_reference_moves_the_push_volume(self):
         argv, how = host_driver.perftest_argv("ib_write_bw", 1 << 20, PLAN, 7)
         self.assertEqual(argv[-2:], ["-n", "64"])
         self.assertNotIn("-D", argv)

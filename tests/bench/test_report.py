@@ -15,6 +15,8 @@ SIZES = [65536, 1048576]
 LATENCY = {"blocks_per_s": 28.6, "latency_n": 400, "latency_mean_us": 1500.0,
            "latency_p50_us": 1400.0, "latency_p99_us": 3200.5,
            "latency_max_us": 4000.0}
+# ... and to an iiofab DAC row (bench --push: SUBMIT to return).
+PUSH_LATENCY = dict(LATENCY, latency_p50_us=90000.0, latency_p99_us=120000.5)
 # ... and from its startup_ms.
 STARTUP = {"startup_total_ms": 1500.0, "startup_connect_ms": 900.0,
            "startup_open_ms": 400.0, "startup_start_ms": 50.0,
@@ -34,7 +36,7 @@ def t_row(tool, direction, size, mb_s=10.0, server=True, **extra):
     return row
 
 
-def t_results(play=True):
+def t_results(push=True):
     rows = []
     for size in SIZES:
         rows.append(t_row("ib_read_bw", "adc", size, 40.0, server=False,
@@ -43,17 +45,18 @@ def t_results(play=True):
                           **LATENCY, **STARTUP))
         rows.append(t_row("iiod", "adc", size, 15.0))
         rows.append(t_row("ib_write_bw", "dac", size, 35.0, server=False))
-        if play:
-            rows.append(t_row("iiofab", "dac", size, 25.0, underruns=3))
+        if push:
+            rows.append(t_row("iiofab", "dac", size, 25.0, underruns=3,
+                              **PUSH_LATENCY, **STARTUP))
         else:
             rows.append({"tool": "iiofab", "dir": "dac", "block_bytes": size,
                          "status": "unsupported",
-                         "error": "this iiofab has no 'play' command"})
+                         "error": "this iiofab has no 'bench --push'"})
         rows.append(t_row("iiod", "dac", size, 12.0))
     return {"plan": {"sizes": SIZES, "bytes": 8 << 20, "blocks": 8,
                      "max_seconds": 30, "iiofab_warmup_s": 1,
                      "perftest_margin_s": 1},
-            "iiofab": {"capture": True, "play": play},
+            "iiofab": {"bench": True, "push": push},
             "board": {"devices": {"iiofab-sim-adc": {"scan_bytes": 8}}},
             "rows": rows, "notes": []}
 
@@ -84,16 +87,18 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| 64 KiB | 40.00 | 30.00 | 15.00 | 0.75 | 2.00 | 5.000 "
                       "| 5.000 | 1.000 | 50.00 | 50.00 | 1.000 |", md)
 
-    def test_iiofab_latency_in_the_adc_table_and_json(self):
+    def test_iiofab_latency_in_both_tables_and_json(self):
         md, summary, _ = self.build(t_results())
         adc, dac = md.split("### DAC")
         self.assertIn("| iiofab lost | iiofab p50 us | iiofab p99 us |", adc)
         self.assertIn("| 1.000 | 0.1% | 1400.0 | 3200.5 |", adc)
-        self.assertNotIn("p50", dac)
-        self.assertIn("| 1.000 | 3 |\n", dac)
-        for name in ("ceiling", "iiod"):
-            self.assertNotIn("latency_p50_us", summary["adc"][0][name])
-        self.assertNotIn("latency_p50_us", summary["dac"][0]["iiofab"])
+        self.assertIn("| iiofab underruns | iiofab p50 us | iiofab p99 us |", dac)
+        self.assertIn("| 1.000 | 3 | 90000.0 | 120000.5 |\n", dac)
+        self.assertIn("DAC from its SUBMIT to its return", md)
+        for d in ("adc", "dac"):
+            for name in ("ceiling", "iiod"):
+                self.assertNotIn("latency_p50_us", summary[d][0][name])
+        self.assertEqual(summary["dac"][0]["iiofab"]["latency_p50_us"], 90000.0)
         with open(os.path.join(self.dir, "out", "bench.json")) as f:
             fab = json.load(f)["adc"][1]["iiofab"]
         for k, v in LATENCY.items():
@@ -122,17 +127,19 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| 1 MiB | 8.4 / 0.24 (12.5) | 8.4 / 0.34 (12.5) "
                       "| 8.4 / 0.70 (12.5) |", dac)
 
-    def test_time_to_first_block_in_the_adc_rows(self):
+    def test_time_to_first_block_in_both_directions(self):
         md, summary, _ = self.build(t_results())
         adc, dac = md.split("### DAC")
         self.assertIn("| block | start to first block ms | connect ms | "
                       "open stream ms | START ms | START to first block ms |",
                       adc)
         self.assertIn("| 64 KiB | 1500.0 | 900.0 | 400.0 | 50.0 | 150.0 |", adc)
-        self.assertNotIn("first block ms", dac)
-        for k, v in STARTUP.items():
-            self.assertEqual(summary["adc"][0]["iiofab"][k], v)
-        self.assertNotIn("startup_total_ms", summary["dac"][0]["iiofab"])
+        self.assertIn("iiofab bench --push, from its start to the first block "
+                      "back consumed", dac)
+        self.assertIn("| 64 KiB | 1500.0 | 900.0 | 400.0 | 50.0 | 150.0 |", dac)
+        for d in ("adc", "dac"):
+            for k, v in STARTUP.items():
+                self.assertEqual(summary[d][0]["iiofab"][k], v)
 
     def test_iiofab_adc_without_startup_fails(self):
         res = t_results()
@@ -203,15 +210,15 @@ class ReportTest(unittest.TestCase):
         _, summary, res = self.build(res)
         self.assertTrue(any("ib_write_bw" in p for p in report.check(res, summary)))
 
-    def test_dac_without_play_is_said_not_skipped(self):
-        md, summary, res = self.build(t_results(play=False))
+    def test_dac_without_push_is_said_not_skipped(self):
+        md, summary, res = self.build(t_results(push=False))
         self.assertEqual(report.check(res, summary), [])
-        self.assertIn("no `play` command", md)
+        self.assertIn("no `bench --push`", md)
         self.assertIn("| 64 KiB | 35.00 | n/a | 12.00 |", md)
 
-    def test_play_claimed_but_dac_row_missing_fails(self):
-        res = t_results(play=False)
-        res["iiofab"]["play"] = True
+    def test_push_claimed_but_dac_row_missing_fails(self):
+        res = t_results(push=False)
+        res["iiofab"]["push"] = True
         _, summary, res = self.build(copy.deepcopy(res))
         self.assertTrue(report.check(res, summary))
 

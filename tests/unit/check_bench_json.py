@@ -10,17 +10,20 @@ import json
 import subprocess
 import sys
 
-KEYS = ["device", "block_size", "blocks", "channels", "reg_path", "seconds",
-        "bytes", "samples", "blocks_received", "mb_s", "blocks_per_s",
-        "lost_samples", "latency_us", "startup_ms"]
+KEYS = ["device", "direction", "block_size", "blocks", "channels", "reg_path",
+        "seconds", "bytes", "samples", "blocks_received", "mb_s",
+        "blocks_per_s", "lost_samples", "latency_us", "startup_ms"]
+# An output stream (bench --push): underruns where the input has its losses.
+OUTPUT_KEYS = [k if k != "lost_samples" else "underruns" for k in KEYS]
 STARTUP_KEYS = ["connect", "open", "start", "first_block", "total"]
 LATENCY_KEYS = ["n", "mean", "p50", "p99", "max"]
 
 
 def check(doc):
     problems = []
-    if list(doc) != KEYS:
-        problems.append("keys %s, want %s" % (list(doc), KEYS))
+    want = OUTPUT_KEYS if doc.get("direction") == "output" else KEYS
+    if list(doc) != want:
+        problems.append("keys %s, want %s" % (list(doc), want))
     lat = doc.get("latency_us", {})
     if list(lat) != LATENCY_KEYS:
         problems.append("latency_us keys %s, want %s" % (list(lat), LATENCY_KEYS))
@@ -41,12 +44,17 @@ def main(argv):
     out = subprocess.run([argv[1], "--print-json"], stdout=subprocess.PIPE,
                          check=True, text=True).stdout
     lines = out.splitlines()
-    problems = [] if len(lines) == 2 else ["%d lines, want 2" % len(lines)]
+    problems = [] if len(lines) == 3 else ["%d lines, want 3" % len(lines)]
+    directions = []
     for line in lines:
         try:
-            problems += check(json.loads(line))
+            doc = json.loads(line)
+            directions.append(doc.get("direction"))
+            problems += check(doc)
         except ValueError as e:
             problems.append("not JSON (%s): %s" % (e, line))
+    if directions != ["input", "input", "output"]:
+        problems.append("the fixtures' directions are %s" % directions)
     for p in problems:
         print("FAIL: %s" % p)
     if not problems:

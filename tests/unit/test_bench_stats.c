@@ -170,8 +170,31 @@ static struct bench_report t_empty_report(void)
 	};
 }
 
+/* The same figures for a DAC stream pushed, 7 scans underrun. */
+static struct bench_report t_output_report(void)
+{
+	struct bench_report r = t_report();
+
+	r.device = "iiofab-sim-dac";
+	r.output = true;
+	r.lost_samples = 100;	/* an input figure: not printed */
+	r.underruns = 7;
+	return r;
+}
+
+static const char t_output_json[] =
+	"{\"device\":\"iiofab-sim-dac\",\"direction\":\"output\","
+	"\"block_size\":1048576,\"blocks\":8,"
+	"\"channels\":4,\"reg_path\":\"dmabuf\",\"seconds\":2.000,"
+	"\"bytes\":4194304,\"samples\":524288,\"blocks_received\":4,"
+	"\"mb_s\":2.097,\"blocks_per_s\":2.000,\"underruns\":7,"
+	"\"latency_us\":{\"n\":4,\"mean\":2500.000,\"p50\":2000.000,"
+	"\"p99\":4000.000,\"max\":4000.000},\"startup_ms\":{\"connect\":10.500,"
+	"\"open\":20.250,\"start\":1.000,\"first_block\":3.125,\"total\":34.875}}\n";
+
 static const char t_json[] =
-	"{\"device\":\"iiofab-sim-adc\",\"block_size\":1048576,\"blocks\":8,"
+	"{\"device\":\"iiofab-sim-adc\",\"direction\":\"input\","
+	"\"block_size\":1048576,\"blocks\":8,"
 	"\"channels\":4,\"reg_path\":\"dmabuf\",\"seconds\":2.000,"
 	"\"bytes\":4194304,\"samples\":524288,\"blocks_received\":4,"
 	"\"mb_s\":2.097,\"blocks_per_s\":2.000,\"lost_samples\":100,"
@@ -180,7 +203,8 @@ static const char t_json[] =
 	"\"open\":20.250,\"start\":1.000,\"first_block\":3.125,\"total\":34.875}}\n";
 
 static const char t_empty_json[] =
-	"{\"device\":\"dev \\\"q\\\" \\\\ \\u000a\",\"block_size\":65536,"
+	"{\"device\":\"dev \\\"q\\\" \\\\ \\u000a\",\"direction\":\"input\","
+	"\"block_size\":65536,"
 	"\"blocks\":1,\"channels\":1,\"reg_path\":\"memfd\",\"seconds\":0.000,"
 	"\"bytes\":0,\"samples\":0,\"blocks_received\":0,\"mb_s\":0.000,"
 	"\"blocks_per_s\":0.000,\"lost_samples\":0,"
@@ -200,6 +224,26 @@ static void test_json(void **state)
 	assert_int_equal(bench_format_json(&r, buf, sizeof(buf)),
 			 (int)strlen(t_empty_json));
 	assert_string_equal(buf, t_empty_json);
+}
+
+/* An output stream reports underruns where an input one reports losses. */
+static void test_output_figures(void **state)
+{
+	struct bench_report r = t_output_report();
+	char buf[1024];
+
+	(void)state;
+	assert_int_equal(bench_format_json(&r, buf, sizeof(buf)),
+			 (int)strlen(t_output_json));
+	assert_string_equal(buf, t_output_json);
+	assert_true(bench_format_line(&r, buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "bench: 4 blocks, 2.10 MB/s, 2.0 blocks/s, "
+			    "latency p50 2000.0 us p99 4000.0 us max 4000.0 us, "
+			    "7 underruns\n");
+	assert_true(bench_format_table(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "blocks consumed 4\n"));
+	assert_non_null(strstr(buf, "underruns       7\n"));
+	assert_null(strstr(buf, "lost"));
 }
 
 static void test_short_buffer_is_an_error(void **state)
@@ -267,7 +311,8 @@ static void test_table(void **state)
 
 static int print_json(void)
 {
-	struct bench_report reports[] = { t_report(), t_empty_report() };
+	struct bench_report reports[] = { t_report(), t_empty_report(),
+					  t_output_report() };
 	char buf[1024];
 
 	for (size_t i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
@@ -289,6 +334,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_summary_grows_past_its_first_allocation),
 		cmocka_unit_test(test_summary_of_nothing_is_an_error),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_output_figures),
 		cmocka_unit_test(test_short_buffer_is_an_error),
 		cmocka_unit_test(test_summary_line),
 		cmocka_unit_test(test_table),
