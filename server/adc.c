@@ -140,21 +140,45 @@ static bool reclaim(struct srv_stream *st, struct srv_block *old)
 	return block_enqueue(old) == 0;
 }
 
+/* Fan-out: holders of blk that keep up (hold no more than anyone else). */
+static unsigned int current_holders(const struct srv_stream *st, const struct srv_block *blk,
+				    unsigned int least_held)
+{
+	unsigned int n = 0;
+
+	for (const struct srv_sub *sub = st->subs; sub; sub = sub->st_next)
+		n += sub->held[blk->idx] && sub->n_held <= least_held;
+	return n;
+}
+
 /*
- * Overrun: the converter must not starve, so the oldest held block goes
- * back (never the one just announced: with one or two blocks that would
- * lose everything). Returns false when there is nothing to take.
+ * Overrun: the converter must not starve, so a held block goes back
+ * (never the one just announced: with one or two blocks that would lose
+ * everything): the oldest, and in fan-out the oldest of those the hosts
+ * that keep up are done with, so a slow host loses blocks alone. Returns
+ * false when there is nothing to take.
  */
 static bool reclaim_oldest(struct srv_stream *st, const struct srv_block *keep)
 {
+	unsigned int least_held = UINT32_MAX, best_current = UINT32_MAX;
 	struct srv_block *old = NULL;
 
+	if (st->mode == IIOFAB_WIRE_MODE_FANOUT)
+		for (const struct srv_sub *sub = st->subs; sub; sub = sub->st_next)
+			if (sub->started && sub->n_held < least_held)
+				least_held = sub->n_held;
 	for (unsigned int i = 0; i < st->count; i++) {
 		struct srv_block *blk = &st->blocks[i];
+		unsigned int current;
 
-		if (blk != keep && (blk->state == SRV_BLK_HELD || blk->state == SRV_BLK_WAITING) &&
-		    (!old || blk->seq < old->seq))
+		if (blk == keep || (blk->state != SRV_BLK_HELD && blk->state != SRV_BLK_WAITING))
+			continue;
+		current = least_held == UINT32_MAX ? 0 : current_holders(st, blk, least_held);
+		if (!old || current < best_current ||
+		    (current == best_current && blk->seq < old->seq)) {
 			old = blk;
+			best_current = current;
+		}
 	}
 	return old && reclaim(st, old);
 }
@@ -435,9 +459,10 @@ static void adc_block_done(struct srv_block *blk)
 	 * drops scans when it runs dry: one that counts drops and has not
 	 * dropped any since START (a converter paced by its buffers, like the
 	 * simulator unthrottled) just waits, and taking blocks from clients
-	 * would throw away data for nothing.
+	 * would throw away data for nothing. In fan-out the others are
+	 * waiting too, so a host that holds blocks is never waited for.
 	 */
-	if (!st->adc.has_overruns || st->adc.drops_seen)
+	if (!st->adc.has_overruns || st->adc.drops_seen || st->mode == IIOFAB_WIRE_MODE_FANOUT)
 		while (st->queued < st->adc.spare && reclaim_oldest(st, blk))
 			;
 }

@@ -106,6 +106,33 @@ static void test_fanout_slow_host_loses_alone(void **state)
 	t_env_close(&e);
 }
 
+/* The block to take back is one the host that keeps up is done with. */
+static void test_fanout_reclaim_spares_current_host(void **state)
+{
+	struct t_sink slow_sink;
+	struct srv_sub *slow;
+	struct t_env e;
+	unsigned int a, b;
+
+	(void)state;
+	t_env_open_mode(&e, &srv_adc_ops, 4, T_BLOCK, false, IIOFAB_WIRE_MODE_FANOUT);
+	slow = t_env_join(&e, &slow_sink);
+	assert_int_equal(srv_sub_start(e.sub), 0);
+	assert_int_equal(srv_sub_start(slow), 0);
+	a = t_conv_complete(e.conv);		/* the fast host is still reading it */
+	b = t_conv_complete(e.conv);
+	release_last(e.sub, &e.sink);
+	t_conv_complete(e.conv);		/* one queued: something goes back */
+	assert_int_equal(e.stats.blocks_reclaimed, 1);
+	assert_int_equal(e.st->blocks[b].state, SRV_BLK_QUEUED);
+	assert_int_equal(e.st->blocks[a].state, SRV_BLK_HELD);
+	assert_int_equal(e.sub->reclaimed, 0);
+	assert_int_equal(slow->reclaimed, 1);
+	srv_sub_remove(slow);
+	t_sink_free(&slow_sink);
+	t_env_close(&e);
+}
+
 struct t_shards {
 	struct t_env e;
 	struct t_sink sink[2];
@@ -281,6 +308,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fanout_late_joiner),
 		cmocka_unit_test(test_fanout_slow_host_loses_alone),
+		cmocka_unit_test(test_fanout_reclaim_spares_current_host),
 		cmocka_unit_test(test_shard_disjoint_complete),
 		cmocka_unit_test(test_shard_slow_gets_fewer),
 		cmocka_unit_test(test_shard_loss_exact),
