@@ -316,11 +316,28 @@ static void stamp(struct srv_block *blk)
 	stats_of(st)->blocks_completed++;
 }
 
+/* An entry that would be skipped when its turn to be sent comes. */
+static bool entry_gone(const struct srv_ring_entry *e, const void *arg)
+{
+	const struct srv_sub *sub = arg;
+
+	return e->gen != sub->st->gen[e->blk] || sub->held[e->blk] != SRV_HOLD_QUEUED;
+}
+
 static void hand_to(struct srv_sub *sub, struct srv_block *blk, uint64_t lost, uint32_t flags)
 {
 	struct srv_ring_entry e = {
 		.blk = blk->idx, .flags = flags, .gen = blk->st->gen[blk->idx], .lost = lost,
 	};
+
+	/*
+	 * A host that reads nothing gets no READY sent, and its blocks come
+	 * round again (reclaimed, refilled) while their old entries wait: at
+	 * most one entry a block is current, so dropping the others makes room.
+	 */
+	if (srv_ring_len(&sub->pending) == sub->pending.cap)
+		e.lost += srv_ring_prune(&sub->pending, entry_gone, sub,
+					 srv_stream_block_scans(blk->st));
 
 	blk->holders++;
 	sub->held[blk->idx] = SRV_HOLD_QUEUED;

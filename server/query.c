@@ -194,7 +194,7 @@ static void add_stat(struct iiofab_msg_stats_reply *m, const char *key, uint64_t
 
 /*
  * Every stream's subscribers: "stream.ID.MODE.subscribers", then
- * "stream.ID.client.CID.COUNTER" for each, while they fit in the reply.
+ * "stream.ID.client.CID@PEER.COUNTER" for each, while they fit in the reply.
  */
 static void add_stream_stats(struct srv_client *cl, struct iiofab_msg_stats_reply *m,
 			     char (*keys)[STAT_KEY_LEN])
@@ -220,8 +220,9 @@ static void add_stream_stats(struct srv_client *cl, struct iiofab_msg_stats_repl
 			if (m->count + (sizeof(names) / sizeof(names[0])) > IIOFAB_WIRE_MAX_STATS)
 				return;
 			for (unsigned int i = 0; i < (sizeof(names) / sizeof(names[0])); i++) {
-				snprintf(keys[k], STAT_KEY_LEN, "stream.%u.client.%llu.%s", st->id,
-					 (unsigned long long)sub->owner_id, names[i]);
+				snprintf(keys[k], STAT_KEY_LEN, "stream.%u.client.%llu@%s.%s",
+					 st->id, (unsigned long long)sub->owner_id,
+					 sub->owner_peer ? sub->owner_peer : "?", names[i]);
 				add_stat(m, keys[k++], v[i]);
 			}
 		}

@@ -130,6 +130,7 @@ static int subscribe(struct srv_client *cl, struct srv_stream *st, struct srv_su
 		return srv_refuse(why, err, "RDMA registration failed: %s", strerror(-err));
 	}
 	(*sub)->owner_id = cl->cid;
+	(*sub)->owner_peer = cl->peer;
 	(*sub)->owner_next = cl->subs;
 	cl->subs = *sub;
 	if ((*sub)->reg->path == SRV_REG_DMABUF)

@@ -32,6 +32,28 @@ bool srv_ring_push(struct srv_ring *r, const struct srv_ring_entry *e)
 	return true;
 }
 
+uint64_t srv_ring_prune(struct srv_ring *r,
+			bool (*gone)(const struct srv_ring_entry *e, const void *arg),
+			const void *arg, uint64_t extra)
+{
+	unsigned int kept = 0;
+	uint64_t carry = 0;
+
+	for (unsigned int i = 0; i < r->len; i++) {
+		struct srv_ring_entry e = r->e[(r->head + i) % r->cap];
+
+		if (gone(&e, arg)) {
+			carry += e.lost + extra;
+			continue;
+		}
+		e.lost += carry;
+		carry = 0;
+		r->e[(r->head + kept++) % r->cap] = e;
+	}
+	r->len = kept;
+	return carry;
+}
+
 bool srv_ring_pop(struct srv_ring *r, struct srv_ring_entry *e)
 {
 	if (!r->len)

@@ -30,6 +30,14 @@ void srv_ring_free(struct srv_ring *r);
 bool srv_ring_push(struct srv_ring *r, const struct srv_ring_entry *e);
 /* The oldest entry; false when empty. */
 bool srv_ring_pop(struct srv_ring *r, struct srv_ring_entry *e);
+/*
+ * Removes the entries gone() names, in order: each one's lost plus extra
+ * moves to the next entry kept. Returns what follows the last one kept,
+ * for the entry pushed next.
+ */
+uint64_t srv_ring_prune(struct srv_ring *r,
+			bool (*gone)(const struct srv_ring_entry *e, const void *arg),
+			const void *arg, uint64_t extra);
 
 static inline unsigned int srv_ring_len(const struct srv_ring *r)
 {

@@ -184,6 +184,7 @@ struct srv_sub {
 	struct srv_sink sink;
 	struct srv_reg *reg;
 	uint64_t owner_id;		/* the client, for logs and STATS */
+	const char *owner_peer;		/* its address; outlives the subscription */
 	bool started;
 	uint8_t *held;			/* per block: enum srv_hold, current generation */
 	unsigned int n_held;

@@ -467,13 +467,14 @@ class Lab:
         for g in self.guests[1:]:
             g.start(a.verbose)
 
-    def wait_until(self, what, ready, guests):
-        """Wait for ready(), failing on a dead guest or the deadline."""
+    def wait_until(self, what, ready, guests, done=lambda g: False):
+        """Wait for ready(), failing on a guest that died before done(g)
+        (one that finished its part powers off) or on the deadline."""
         while True:
             if ready():
                 return
             for g in guests:
-                if g.exited():
+                if g.exited() and not done(g):
                     raise self.guest_failure(
                         g, "guest stopped while waiting for " + what)
             if self.remaining() <= 0:
@@ -529,9 +530,11 @@ class Lab:
                 failures.append(self.phase_failure("board", board, rc))
             else:
                 hosts = self.guests[1:]
-                self.wait_until("the host commands", lambda: all(
-                    read_rc(self.path(h.name + ".rc")) is not None
-                    for h in hosts), hosts)
+                def host_done(h):
+                    return read_rc(self.path(h.name + ".rc")) is not None
+                self.wait_until("the host commands",
+                                lambda: all(host_done(h) for h in hosts),
+                                hosts, host_done)
                 self.log("host commands finished")
                 for h in hosts:
                     rc = read_rc(self.path(h.name + ".rc"))

@@ -106,6 +106,40 @@ static void test_fanout_slow_host_loses_alone(void **state)
 	t_env_close(&e);
 }
 
+/*
+ * A host that reads nothing for a while (its send buffers all in flight):
+ * its blocks come round again while their old entries wait. When it reads
+ * again it hears of the current ones, and of the rest as exact loss.
+ */
+static void test_fanout_silent_host(void **state)
+{
+	struct t_sink slow_sink;
+	struct srv_sub *slow;
+	struct t_env e;
+
+	(void)state;
+	t_env_open_mode(&e, &srv_adc_ops, 4, T_BLOCK, false, IIOFAB_WIRE_MODE_FANOUT);
+	slow = t_env_join(&e, &slow_sink);
+	assert_int_equal(srv_sub_start(e.sub), 0);
+	assert_int_equal(srv_sub_start(slow), 0);
+	slow_sink.free_slots = 0;
+	for (unsigned int i = 0; i < 50; i++) {
+		t_conv_complete(e.conv);
+		release_last(e.sub, &e.sink);
+	}
+	assert_true(srv_ring_len(&slow->pending) <= 4);
+	slow_sink.free_slots = 4;
+	srv_sub_flush(slow);
+	assert_true(slow_sink.n_ready >= 1);
+	assert_contiguous(&slow_sink);
+	/* Its first entry now reports every scan before it. */
+	assert_int_equal(slow_sink.ready[0].first_sample, slow_sink.ready[0].lost);
+	assert_int_equal(e.sink.n_ready, 50);
+	srv_sub_remove(slow);
+	t_sink_free(&slow_sink);
+	t_env_close(&e);
+}
+
 /* The block to take back is one the host that keeps up is done with. */
 static void test_fanout_reclaim_spares_current_host(void **state)
 {
@@ -309,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_fanout_late_joiner),
 		cmocka_unit_test(test_fanout_slow_host_loses_alone),
 		cmocka_unit_test(test_fanout_reclaim_spares_current_host),
+		cmocka_unit_test(test_fanout_silent_host),
 		cmocka_unit_test(test_shard_disjoint_complete),
 		cmocka_unit_test(test_shard_slow_gets_fewer),
 		cmocka_unit_test(test_shard_loss_exact),
