@@ -8,8 +8,6 @@
  */
 #include <endian.h>
 #include <errno.h>
-#include <getopt.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
