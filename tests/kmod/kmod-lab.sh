@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# Runs groups of kmod.* tests inside the lab's board guest:
+# Runs groups of kmod.* checks inside the lab's board guest:
 #   kmod-lab.sh GROUP...   (load fileio dmabuf lifecycle rate counter bench)
 # Needs IIOFAB_BUILD_DIR (set by the lab). After each group the module is
 # unloaded and the kernel log must hold no BUG:, WARNING:, Oops or
-# refcount_t line.
+# refcount_t line. Every group runs even when an earlier one failed; each
+# ends with "== kmod.GROUP passed" or "FAIL: kmod.GROUP", and the script
+# fails if any group did.
 set -euo pipefail
 
 BUILD=${IIOFAB_BUILD_DIR:?IIOFAB_BUILD_DIR is not set}
@@ -433,11 +435,30 @@ for group in "$@"; do
 	esac
 done
 [ -f "$KO" ] || fail "$KO not built"
+failed=()
 for group in "$@"; do
-	if loaded; then unload; fi
-	"group_$group"
-	if loaded; then unload; fi
-	check_dmesg "kmod.$group"
-	check_dmabufs "kmod.$group"
-	log "kmod.$group passed"
+	# One boot runs every group: a failing group must not hide the ones
+	# after it, so each runs in a subshell that its fail() leaves.
+	set +e
+	(
+		set -e
+		if loaded; then unload; fi
+		"group_$group"
+		if loaded; then unload; fi
+		check_dmesg "kmod.$group"
+		check_dmabufs "kmod.$group"
+	)
+	rc=$?
+	set -e
+	if [ "$rc" = 0 ]; then
+		log "kmod.$group passed"
+	else
+		echo "FAIL: kmod.$group (exit $rc)" >&2
+		failed+=("kmod.$group")
+		if loaded; then rmmod iiofab_sim || true; fi
+	fi
+	# The next group answers only for what the kernel logs from here on.
+	DMESG_MARK=$(dmesg | wc -l)
 done
+log "$(($# - ${#failed[@]})) of $# kmod groups passed${failed:+; failed: ${failed[*]}}"
+[ ${#failed[@]} = 0 ]
