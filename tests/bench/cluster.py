@@ -165,11 +165,14 @@ class SyncedBench:
         self.p.send_signal(signal.SIGUSR1)
 
     def finish(self, timeout):
+        # Not communicate(): the reader thread owns stderr. stdout is one
+        # short object at the end, it waits in its pipe.
         try:
-            out, _ = self.p.communicate(timeout=timeout)
+            self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             raise ClusterError("iiofab bench did not exit")
+        out = self.p.stdout.read()
         self.reader.join(5)
         return self.p.returncode, out, "".join(self.err)
 
@@ -177,6 +180,7 @@ class SyncedBench:
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
+        self.p.stdout.close()
 
 
 def take_part(sync, k, phase, run_perftest, bench_figures, timeout):
