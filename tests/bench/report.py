@@ -399,6 +399,16 @@ def markdown(results, summary):
     cl = summary.get("cluster")
     if cl:
         out.extend(cluster_markdown(cl))
+    windowed = sorted(set("%s %s%s" % (
+        r["tool"], fmt_size(r["block_bytes"]),
+        " at %d host(s)" % r["hosts"] if "hosts" in r else "")
+        for r in results.get("rows", []) + results.get("cluster_rows", [])
+        if r.get("rate_from") == "window"))
+    if windowed:
+        out.append("perftest printed its iterations but an average of 0.00 "
+                   "(its TSC clock, calibrated by the guest at boot, was off) "
+                   "for: %s; those are rated as the iterations it counted "
+                   "over its alarm-timed window.\n" % ", ".join(windowed))
     notes = [n for n in results.get("notes", [])]
     if notes:
         out.append("Notes:\n")
