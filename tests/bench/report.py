@@ -175,6 +175,8 @@ def summarize_cluster(results):
                       "host_mb_s", "server_cpu_s_per_gib",
                       "board_busy_s_per_gib", "lost_samples", "command"):
                 line[k] = r.get(k) if ok else None
+            # The converter's pace: the fan-out rows', None unthrottled.
+            line["paced_mb_s"] = r.get("paced_mb_s")
             for k in ("mb_s", "host_mb_s", "seconds", "command"):
                 line["reference_" + k] = ref.get(k) if ref_ok else None
             for key, e in (("error", r), ("reference_error", ref)):
@@ -217,7 +219,11 @@ def cluster_markdown(cl):
            "the lab's shared /run/lab); aggregate MB/s = the bytes all hosts "
            "counted / that window. Against N concurrent `ib_read_bw -D` runs, "
            "one from each host to its own perftest server on the board, "
-           "started together: the sum of their MB/s. iiofabd CPU s per GiB "
+           "started together: the sum of their MB/s. Shard runs against the "
+           "simulator unthrottled; fan-out, whose server never waits for a "
+           "host, against the simulator paced at the share of the link each "
+           "host got in that reference (so its ratio is at most about 1). "
+           "iiofabd CPU s per GiB "
            "delivered to all hosts together, over the common window, and its "
            "ratio to the same mode at one host. Targets: aggregate >= %gx "
            "the reference, CPU per GiB at %d hosts <= %gx one host's.\n" % (
@@ -226,17 +232,20 @@ def cluster_markdown(cl):
                t["cpu_per_gib_vs_1_host_max"]),
            "| mode | hosts | aggregate MB/s | ib_read_bw aggregate MB/s "
            "| ratio | iiofabd CPU s/GiB | ratio to 1 host | per host MB/s "
-           "| ib_read_bw per host MB/s |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| ib_read_bw per host MB/s | converter MB/s | lost samples |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for l in cl["lines"]:
         e = {"status": l["status"], "mb_s": l["mb_s"],
              "server_cpu_s_per_gib": l["server_cpu_s_per_gib"]}
         ref = {"status": l["reference_status"], "mb_s": l["reference_mb_s"]}
-        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             l["mode"], l["hosts"], cell(e, "mb_s"), cell(ref, "mb_s"),
             num(l["vs_reference"]), cell(e, "server_cpu_s_per_gib", 3),
             num(l["cpu_vs_1_host"]), per_host(l["host_mb_s"]),
-            per_host(l["reference_host_mb_s"])))
+            per_host(l["reference_host_mb_s"]),
+            "unthrottled" if l["paced_mb_s"] is None else
+            "%s a host" % num(l["paced_mb_s"]),
+            "-" if l["lost_samples"] is None else "%d" % l["lost_samples"]))
     out.append("")
     said = {True: "met", False: "missed", None: "not measured"}
     out.append("Targets: aggregate >= %gx ib_read_bw: %s; CPU per GiB at the "

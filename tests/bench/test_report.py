@@ -263,7 +263,8 @@ def t_cluster(results, fanout=(9.0, 17.0, 24.0), shard=(9.5, 18.0, 26.0),
                      "mb_s": ref[n - 1], "seconds": 30.0,
                      "host_mb_s": [ref[n - 1] / n] * n})
         for mode, agg in (("fanout", fanout), ("shard", shard)):
-            rows.append({"tool": "iiofab", "mode": mode, "hosts": n,
+            paced = {"paced_mb_s": ref[n - 1] / n} if mode == "fanout" else {}
+            rows.append({**paced, "tool": "iiofab", "mode": mode, "hosts": n,
                          "block_bytes": 1 << 20, "status": "ok",
                          "mb_s": agg[n - 1], "bytes": agg[n - 1] * 30e6,
                          "seconds": 30.0, "window_spread_s": 0.03,
@@ -288,8 +289,10 @@ class ClusterReportTest(ReportCase):
         self.assertIn("| mode | hosts | aggregate MB/s | ib_read_bw aggregate "
                       "MB/s | ratio | iiofabd CPU s/GiB | ratio to 1 host |", md)
         self.assertIn("| fanout | 2 | 17.00 | 19.00 | 0.89 | 2.200 | 1.10 "
-                      "| 8.50 / 8.50 | 9.50 / 9.50 |", md)
-        self.assertIn("| shard | 3 | 26.00 | 27.00 | 0.96 | 2.400 | 1.20 |", md)
+                      "| 8.50 / 8.50 | 9.50 / 9.50 | 9.50 a host | 0 |", md)
+        self.assertIn("| shard | 3 | 26.00 | 27.00 | 0.96 | 2.400 | 1.20 "
+                      "| 8.67 / 8.67 / 8.67 | 9.00 / 9.00 / 9.00 | unthrottled "
+                      "| 0 |", md)
         self.assertIn("aggregate >= 0.9x ib_read_bw: missed; CPU per GiB at "
                       "the most hosts <= 1.3x one host's: met.", md)
         with open(os.path.join(self.dir, "out", "bench.json")) as f:
