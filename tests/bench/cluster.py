@@ -19,7 +19,8 @@ perftest server per host on its own port) or `iiofab bench --mode MODE
 --sync` from every host at once. Each bench is signalled by its own host
 as that host sees K.go and K.stop, so every host counts one window (to
 within the time a file takes to show in the other guests); host1 takes
-iiofabd's CPU right before it writes K.go and right after K.stop.
+iiofabd's CPU right before it writes K.go and right after K.stop, and
+rates it against what the hosts delivered at their rate over that window.
 """
 
 import json
@@ -108,14 +109,19 @@ class Sync:
 
 
 def aggregate(parts, window_s):
-    """The phase's figures from every host's (bytes, seconds, ...): the
-    bytes all of them counted over the common window, and how far each
-    host's own window was from it."""
-    if window_s <= 0 or not parts:
+    """The phase's figures from every host's (bytes, seconds, ...) and the
+    common window (s, the board's clock between the CPU snapshots around
+    its edges): the sum of the bytes each host counted over the window it
+    counted. The hosts' windows are that one, each as long as its own
+    clock says; how far each was from the board's is window_spread_s.
+    Each host's own length, not the board's, divides its bytes: in a guest
+    starved of CPU writing an edge's file took seconds, which the board's
+    window holds and no host counted."""
+    if window_s <= 0 or not parts or any(p["seconds"] <= 0 for p in parts):
         raise ClusterError("no window")
-    total = sum(p["bytes"] for p in parts)
     own = [p["seconds"] for p in parts]
-    return {"bytes": total, "seconds": window_s, "mb_s": total / window_s / 1e6,
+    return {"bytes": sum(p["bytes"] for p in parts), "seconds": window_s,
+            "mb_s": sum(p["bytes"] / p["seconds"] for p in parts) / 1e6,
             "host_mb_s": [p["mb_s"] for p in parts],
             "host_seconds": own,
             "window_spread_s": max(abs(s - window_s) for s in own)}

@@ -970,20 +970,19 @@ class Driver:
             # The last host to subscribe streams a warm-up too.
             time.sleep(plan.get("iiofab_warmup_s", 1))
             before = self.board.must("cpu", name="iiofabd")
-            t0 = time.monotonic()
             self.sync.put("%d.go" % k)
             time.sleep(c["seconds"])
             self.sync.put("%d.stop" % k)
-            t1 = time.monotonic()
-            return before, self.board.must("cpu", name="iiofabd"), t1 - t0
+            return before, self.board.must("cpu", name="iiofabd")
 
         try:
-            parts, (before, after, secs) = self.cluster_phase(
+            parts, (before, after) = self.cluster_phase(
                 {"kind": "bench", "argv": argv, "mode": row["mode"],
                  "block_bytes": row["block_bytes"]}, hosts, window)
-            row.update(cluster.aggregate(parts, secs))
+            row.update(cluster.aggregate(parts, after["t"] - before["t"]))
             row.update(cpu_delta(before, after))
-            gib = row["bytes"] / GIB
+            # What the hosts delivered at their rate over the CPU's window.
+            gib = row["mb_s"] * 1e6 * row["seconds"] / GIB
             row["server_cpu_s_per_gib"] = row["server_cpu_s"] / gib
             row["board_busy_s_per_gib"] = row["board_busy_s"] / gib
             row["lost_samples"] = sum(p.get("lost_samples", 0) for p in parts)

@@ -216,8 +216,9 @@ def cluster_markdown(cl):
     out = ["### Serving a cluster (ADC, %s blocks)\n" % fmt_size(cl["block_bytes"]),
            "N hosts at once, each `iiofab bench --mode MODE --sync`, every "
            "host signalled to count the same %d s window (its edges files in "
-           "the lab's shared /run/lab); aggregate MB/s = the bytes all hosts "
-           "counted / that window. Against N concurrent `ib_read_bw -D` runs, "
+           "the lab's shared /run/lab); aggregate MB/s = the sum over the hosts "
+           "of the bytes each counted in that window over its length by that "
+           "host's clock. Against N concurrent `ib_read_bw -D` runs, "
            "one from each host to its own perftest server on the board, "
            "started together: the sum of their MB/s. Shard runs against the "
            "simulator unthrottled; fan-out, whose server never waits for a "

@@ -74,11 +74,12 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(s.get("phase-0.json"), {"hosts": ["host1"]})
         self.assertEqual([n for n in os.listdir(self.dir) if "tmp" in n], [])
 
-    def test_aggregate_is_the_bytes_over_the_common_window(self):
+    def test_aggregate_is_each_hosts_bytes_over_its_window(self):
         parts = [{"bytes": 30e6, "seconds": 10.02, "mb_s": 2.994},
                  {"bytes": 10e6, "seconds": 9.99, "mb_s": 1.001}]
         a = cluster.aggregate(parts, 10.0)
-        self.assertAlmostEqual(a["mb_s"], 4.0)
+        self.assertAlmostEqual(a["mb_s"], 30 / 10.02 + 10 / 9.99)
+        self.assertEqual(a["seconds"], 10.0)
         self.assertEqual(a["bytes"], 40e6)
         self.assertEqual(a["host_mb_s"], [2.994, 1.001])
         self.assertAlmostEqual(a["window_spread_s"], 0.02)
