@@ -466,7 +466,8 @@ def cluster_bench_argv(plan, addr, mode, size):
     return [plan["iiofab"], "bench", "--insecure", "--json", "-v",
             "--timeout", str(plan["iiofab_timeout_ms"]), "rdma://" + addr, ADC,
             "--mode", mode, "--sync", "--seconds", str(c["seconds"] + 60),
-            "--block-size", str(size), "--blocks", str(iiofab_blocks(plan, size))]
+            "--block-size", str(size), "--blocks",
+            str(c.get("blocks") or iiofab_blocks(plan, size))]
 
 
 def cluster_perftest(plan):

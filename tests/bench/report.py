@@ -188,7 +188,8 @@ def summarize_cluster(results):
                 one.get("server_cpu_s_per_gib")
                 if one.get("status") == "ok" else None)
             lines.append(line)
-    return {"block_bytes": c["block_bytes"], "window_s": c["seconds"],
+    return {"block_bytes": c["block_bytes"], "blocks": c.get("blocks"),
+            "window_s": c["seconds"],
             "targets": CLUSTER_TARGETS, "lines": lines,
             "met": cluster_met(lines, c["hosts"])}
 
@@ -213,7 +214,9 @@ def cluster_met(lines, most):
 def cluster_markdown(cl):
     """The cluster table and what it was measured over."""
     t = cl["targets"]
-    out = ["### Serving a cluster (ADC, %s blocks)\n" % fmt_size(cl["block_bytes"]),
+    out = ["### Serving a cluster (ADC, %s blocks%s)\n" % (
+               fmt_size(cl["block_bytes"]),
+               ", %d in flight" % cl["blocks"] if cl.get("blocks") else ""),
            "N hosts at once, each `iiofab bench --mode MODE --sync`, every "
            "host signalled to count the same %d s window (its edges files in "
            "the lab's shared /run/lab); aggregate MB/s = the sum over the hosts "
