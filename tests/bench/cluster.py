@@ -148,6 +148,7 @@ class SyncedBench:
                                   stderr=subprocess.PIPE, text=True,
                                   errors="replace")
         self.ready = threading.Event()
+        self.started = False    # the line came, not the end of stderr
         self.err = []
         self.reader = threading.Thread(target=self.read_stderr, daemon=True)
         self.reader.start()
@@ -156,11 +157,13 @@ class SyncedBench:
         for line in self.p.stderr:
             self.err.append(line)
             if line.startswith(SYNC_READY):
+                self.started = True
                 self.ready.set()
         self.ready.set()        # also when it ended without the line
 
     def wait_ready(self, timeout):
-        if not self.ready.wait(timeout) or self.p.poll() is not None:
+        if not self.ready.wait(timeout) or not self.started or \
+                self.p.poll() is not None:
             raise ClusterError("iiofab bench did not start streaming: %s" %
                                "".join(self.err[-4:]).strip())
 
@@ -186,7 +189,9 @@ class SyncedBench:
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
+        self.reader.join(5)
         self.p.stdout.close()
+        self.p.stderr.close()
 
 
 def take_part(sync, k, phase, run_perftest, bench_figures, timeout):
