@@ -21,7 +21,8 @@ struct bench {
 	const struct tool_opts *o;
 	struct tool_session s;
 	struct tool_wait w;
-	uint64_t window_ns;	/* the counted window with --seconds, else 0 */
+	uint64_t window_ns;	/* the counted window with --seconds, else 0
+				 * (--samples, or --sync alone: no limit) */
 	uint64_t count_ns;	/* end of the warm-up: blocks landing from here
 				 * on are counted */
 	uint64_t stop_ns;	/* when the loop stopped */
@@ -56,6 +57,13 @@ static uint64_t bench_next_ns(struct bench *b, uint64_t now)
 {
 	const struct tool_opts *o = b->o;
 
+	/* --sync: whoever signals holds the window's edges, so that several
+	 * hosts can count the very same window. */
+	if (o->sync && tool_wait_take_mark(&b->w)) {
+		if (b->counting)
+			return 0;
+		b->count_ns = now;
+	}
 	if (!b->counting && now >= b->count_ns) {
 		b->counting = true;
 		if (b->r.output) {
@@ -70,9 +78,10 @@ static uint64_t bench_next_ns(struct bench *b, uint64_t now)
 	if (!b->counting)
 		return b->count_ns;
 	if (o->samples ? b->r.samples >= o->samples :
-	    now >= b->count_ns + b->window_ns)
+	    b->window_ns && now >= b->count_ns + b->window_ns)
 		return 0;
-	return o->samples ? UINT64_MAX : b->count_ns + b->window_ns;
+	return o->samples || !b->window_ns ? UINT64_MAX :
+	       b->count_ns + b->window_ns;
 }
 
 /* Takes and releases blocks until the counted window is over: 0, -EINTR
@@ -278,12 +287,15 @@ static int bench_stream(struct bench *b)
 		return TOOL_EXIT_FAIL;
 	/* Before START: blocks may land while it waits for its reply. An
 	 * output stream moves nothing until its first SUBMIT, right after. */
-	b->count_ns = iiofab_now_ns() + warmup_ns;
+	b->count_ns = b->o->sync ? UINT64_MAX : iiofab_now_ns() + warmup_ns;
 	if (tool_session_start(&b->s))
 		return TOOL_EXIT_FAIL;
-	if (b->r.output)
+	if (b->r.output && !b->o->sync)
 		b->count_ns = iiofab_now_ns() + warmup_ns;
 	b->started = true;
+	/* From here on a SIGUSR1 is a mark, no longer the end of the tool. */
+	if (b->o->sync)
+		tool_err("bench: started, counting from the first SIGUSR1");
 	tool_wait_attach(&b->w, b->s.stream);
 	ret = b->r.output ? push_loop(b) : bench_loop(b);
 	if (b->o->verbosity > 0)
@@ -316,7 +328,7 @@ static int run_bench(const struct tool_opts *o)
 		return tool_usage("%s", "bench takes URI DEVICE");
 	if (o->samples && o->seconds > 0)
 		return tool_usage("%s", "bench takes --samples or --seconds, not both");
-	if (!o->samples)
+	if (!o->samples && (o->seconds > 0 || !o->sync))
 		b.window_ns = (uint64_t)((o->seconds > 0 ? o->seconds :
 					  BENCH_DEFAULT_SECONDS) * 1e9);
 	if (!tool_session_open(&b.s, o, output) &&
@@ -346,6 +358,9 @@ static const struct tool_cmd_opt bench_opts[] = {
 	  "host); see iiofab capture --help" },
 	{ TOOL_OPT_WARMUP, NULL },
 	{ TOOL_OPT_JSON, NULL },
+	{ TOOL_OPT_SYNC, "the warm-up lasts until the first SIGUSR1, the "
+	  "window until the second (or --seconds, --samples after the first, "
+	  "whichever comes first); see below" },
 	{ TOOL_OPT_PUSH, "measure a DAC instead: DEVICE is an output device, "
 	  "and every block is filled in place with PATTERN (ramp or counter, "
 	  "see below) and submitted; --warmup counts from START's reply" },
@@ -385,6 +400,12 @@ const struct tool_cmd tool_cmd_bench = {
 	"and gives the startup as 'iiofab: first block after T ms: ...'.\n"
 	"SIGINT or SIGTERM ends the window early: the figures cover what was\n"
 	"counted until then, and the command exits 1.\n"
+	"\n"
+	"With --sync the window is the signaller's: once the stream started,\n"
+	"stderr says 'iiofab: bench: started, counting from the first SIGUSR1'\n"
+	"(a SIGUSR1 before that line ends the tool), the first SIGUSR1 ends the\n"
+	"warm-up and the second the window, which exits 0. Hosts sharing a\n"
+	"stream (--mode fanout or shard) signalled together count one window.\n"
 	"\n"
 	"With --push PATTERN it measures a DAC stream the same way. Each free\n"
 	"block is filled where it lies, in the registered memory the RDMA WRITE\n"

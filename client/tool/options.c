@@ -277,6 +277,12 @@ static int opt_json(struct tool_opts *o, const char *arg)
 	return 0;
 }
 
+static int opt_sync(struct tool_opts *o, const char *arg)
+{
+	o->sync = true;
+	return 0;
+}
+
 static int opt_push(struct tool_opts *o, const char *arg)
 {
 	return parse_pattern(arg, &o->push);
@@ -353,6 +359,9 @@ static const struct tool_option options[TOOL_OPT_COUNT] = {
 	[TOOL_OPT_PUSH] = { "push", 0, "PATTERN",
 		"push the simulator's pattern (ramp or counter) to an output "
 		"device", " (ramp or counter)", opt_push },
+	[TOOL_OPT_SYNC] = { "sync", 0, NULL,
+		"count from the first SIGUSR1 to the second instead of after the "
+		"warm-up", NULL, opt_sync },
 };
 
 /* The options before TOOL_OPT_CHANNELS apply to every command. */

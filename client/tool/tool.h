@@ -65,6 +65,7 @@ enum tool_opt {
 	TOOL_OPT_MODE,
 	TOOL_OPT_BLOCK_LOG,
 	TOOL_OPT_PUSH,
+	TOOL_OPT_SYNC,
 	TOOL_OPT_COUNT
 };
 
@@ -95,6 +96,7 @@ struct tool_opts {
 	enum iiofab_stream_mode mode;
 	const char *block_log;
 	enum tool_pattern push;		/* bench --push: an output stream */
+	bool sync;			/* bench --sync: SIGUSR1 bounds the window */
 	uint32_t seen;			/* bit n: option n was given */
 	int nargs;			/* the arguments after the command */
 	char **args;
@@ -215,6 +217,7 @@ void tool_print_output_stats(const struct iiofab_stream_stats *st);
 struct tool_wait {
 	int sfd;		/* the signalfd, -1 before tool_wait_open() */
 	int signo;		/* the signal that arrived, 0 while none did */
+	unsigned int marks;	/* SIGUSR1s (bench --sync) not taken yet */
 	int stream_fd;		/* iiofab_stream_fd(), -1 before a stream */
 	uint64_t op_ns;		/* the op timeout */
 };
@@ -225,17 +228,20 @@ struct tool_wait {
 #define TOOL_WAKE_STREAM	0x1
 #define TOOL_WAKE_FD		0x2
 
-/* Blocks SIGINT and SIGTERM and opens the signalfd. */
+/* Blocks SIGINT and SIGTERM (and SIGUSR1 with --sync) and opens the
+ * signalfd. */
 int tool_wait_open(struct tool_wait *w, const struct tool_opts *o);
 void tool_wait_close(struct tool_wait *w);
 /* From now on tool_wait() also watches stream. */
 void tool_wait_attach(struct tool_wait *w, const struct iiofab_stream *stream);
 /* True once SIGINT or SIGTERM arrived. */
 bool tool_wait_interrupted(struct tool_wait *w);
+/* Takes one SIGUSR1 that arrived (--sync): true when there was one. */
+bool tool_wait_take_mark(struct tool_wait *w);
 /*
  * Waits until the stream's fd or fd (when >= 0) is readable or until_ns
  * (CLOCK_MONOTONIC) comes: TOOL_WAKE_* bits, 0 at until_ns, -EINTR on a
- * signal, or -errno.
+ * signal, -EAGAIN while a SIGUSR1 is not taken, or -errno.
  */
 int tool_wait(struct tool_wait *w, int fd, uint64_t until_ns);
 /* Sleeps ms milliseconds: 0, or -EINTR when a signal cut it short. */
@@ -243,8 +249,8 @@ int tool_wait_sleep(struct tool_wait *w, unsigned int ms);
 /*
  * The next block of an input stream, waiting until until_ns at most: 0,
  * -EAGAIN at until_ns, -ETIMEDOUT when the server sent nothing for the op
- * timeout (counted across -EAGAIN returns), -EINTR on a signal, or the
- * stream's error.
+ * timeout (counted across -EAGAIN returns), -EINTR on a signal, -EAGAIN
+ * also while a SIGUSR1 is not taken, or the stream's error.
  */
 int tool_wait_block(struct tool_wait *w, struct iiofab_stream *stream,
 		    uint64_t until_ns, struct iiofab_block **block);

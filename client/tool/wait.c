@@ -28,6 +28,8 @@ int tool_wait_open(struct tool_wait *w, const struct tool_opts *o)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	if (o->sync)
+		sigaddset(&set, SIGUSR1);
 	/*
 	 * Left blocked until the process exits: one that arrives during the
 	 * teardown must not kill the tool before it prints its summary.
@@ -58,9 +60,22 @@ bool tool_wait_interrupted(struct tool_wait *w)
 	struct signalfd_siginfo si;
 
 	while (!w->signo && w->sfd >= 0 &&
-	       read(w->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		w->signo = (int)si.ssi_signo;
+	       read(w->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1)
+			w->marks++;
+		else
+			w->signo = (int)si.ssi_signo;
+	}
 	return w->signo != 0;
+}
+
+bool tool_wait_take_mark(struct tool_wait *w)
+{
+	tool_wait_interrupted(w);
+	if (!w->marks)
+		return false;
+	w->marks--;
+	return true;
 }
 
 /* poll()'s timeout until until_ns, rounded up so it does not wake early. */
@@ -86,6 +101,10 @@ static int wait_fds(struct tool_wait *w, int stream_fd, int fd, uint64_t until_n
 
 		if (tool_wait_interrupted(w))
 			return -EINTR;
+		/* A mark's moment is the window's edge: back to the caller at
+		 * once, not at the next block. */
+		if (w->marks)
+			return -EAGAIN;
 		if (now >= until_ns)
 			return 0;
 		n = poll(pfd, 3, ms_until(now, until_ns));
@@ -150,6 +169,8 @@ int tool_wait_block(struct tool_wait *w, struct iiofab_stream *stream,
 		 * below is never reached. */
 		if (tool_wait_interrupted(w))
 			return -EINTR;
+		if (w->marks)
+			return -EAGAIN;
 		ret = iiofab_stream_next(stream, 0, block);
 		if (ret != -EAGAIN)
 			return ret;
@@ -167,6 +188,8 @@ int tool_wait_free(struct tool_wait *w, struct iiofab_stream *stream,
 
 		if (tool_wait_interrupted(w))
 			return -EINTR;
+		if (w->marks)
+			return -EAGAIN;
 		ret = iiofab_stream_get_free(stream, 0, data);
 		if (ret != -EAGAIN)
 			return ret;

@@ -9,8 +9,9 @@
                                  left behind, report (the board-after command)
 
 The host driver asks the agent, over one TCP connection on the fabric NIC, to
-start and stop the board-side servers (perftest, iiofabd, iiod) and to take
-CPU snapshots from /proc exactly at phase boundaries. TCP rather than files on
+start and stop the board-side servers (perftest, iiofabd, iiod, one perftest
+server per host for the cluster rows), to read and set the simulator's
+attributes and to take CPU snapshots from /proc exactly at phase boundaries. TCP rather than files on
 the shared repository: the agent blocks in recv() between requests, so it
 costs the board no CPU while a phase is measured (a polling loop would show up
 in the very busy-CPU figure being measured). Requests and answers are one JSON
@@ -247,6 +248,20 @@ class Agent:
         except OSError as e:
             return {"ok": False, "error": str(e)}
 
+    def write_attr(self, req):
+        """Writes a device attribute and answers what it reads back."""
+        dev = self.info["devices"].get(req["device"])
+        if not dev:
+            return {"ok": False, "error": "no device %s" % req["device"]}
+        path = os.path.join(dev["sysfs"], req["attr"])
+        try:
+            with open(path, "w") as f:
+                f.write(str(req["value"]))
+            with open(path) as f:
+                return {"ok": True, "value": f.read().strip()}
+        except OSError as e:
+            return {"ok": False, "error": str(e)}
+
     def handle(self, req):
         op = req.get("op")
         if op == "info":
@@ -261,6 +276,8 @@ class Agent:
             return self.cpu(req)
         if op == "attr":
             return self.read_attr(req)
+        if op == "set_attr":
+            return self.write_attr(req)
         return {"ok": False, "error": "unknown op %r" % op}
 
     def stop_all(self):

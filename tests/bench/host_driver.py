@@ -30,6 +30,9 @@ compared with (perftest_argv): ib_read_bw for the same counted window as
 iiofab bench, after a warm-up as long, ib_write_bw for the same volume as
 iiofab bench --push counts. Every row has the bytes its rate counts, the
 window it took them in (seconds) and the tool's whole run (wall_s).
+
+With a cluster in the plan, host1 measures the cluster rows last, the
+other hosts taking part (cluster.py): results.json's cluster_rows.
 """
 
 import array
@@ -42,6 +45,8 @@ import subprocess
 import sys
 import threading
 import time
+
+import cluster
 
 AGENT_PORT = 7798
 IIOD_PORT = 30431
@@ -412,7 +417,7 @@ def perftest_argv(tool, size, plan, port):
     return argv, how
 
 
-def perftest_figures(text, size, iters=None):
+def perftest_figures(text, size, iters=None, window_s=None):
     """The figures of perftest's result line
 
       #bytes  #iterations  BW peak[MB/sec]  BW average[MB/sec]  MsgRate[Mpps]
@@ -420,7 +425,14 @@ def perftest_figures(text, size, iters=None):
     where its MB is 2^20 bytes. In duration mode (iters None) the iteration
     count is the completions it counted in its window, not one passed to
     it; otherwise it must be the one passed. The window is perftest's own,
-    from its bytes and its average."""
+    from its bytes and its average.
+
+    perftest times its average with the TSC at the frequency the guest
+    kernel calibrated at boot, which a boot on a loaded machine can get
+    wrong by orders of magnitude (iterations counted, 0.00 MB/s). In
+    duration mode the iterations are those of its alarm-timed window_s,
+    so with window_s given such a run is rated as iterations over it,
+    and says so (rate_from)."""
     for line in text.splitlines():
         f = line.split()
         if len(f) < 4 or f[0] != str(size) or not f[1].isdigit():
@@ -433,6 +445,10 @@ def perftest_figures(text, size, iters=None):
         except ValueError:
             continue
         moved = size * n
+        if n > 0 and mb_s <= 0 and iters is None and window_s:
+            return {"mb_s": moved / window_s / 1e6, "bytes": moved, "iters": n,
+                    "seconds": float(window_s), "rate_from": "window",
+                    "perftest_mb_s": f[3]}
         if n <= 0 or mb_s <= 0:
             raise BenchError("perftest counted %d iterations at %s MB/s" % (
                 n, f[3]))
@@ -440,6 +456,37 @@ def perftest_figures(text, size, iters=None):
                 "seconds": moved / (mb_s * 1e6)}
     raise BenchError("no perftest result line for %d bytes%s: %s" % (
         size, "" if iters is None else " x %d" % iters, tail(text, 4)))
+
+
+def cluster_bench_argv(plan, addr, mode, size):
+    """One host's part of a cluster phase: a fan-out or shard subscriber
+    whose window the host's driver opens and closes (--sync); --seconds
+    only bounds a window whose end never came."""
+    c = plan["cluster"]
+    return [plan["iiofab"], "bench", "--insecure", "--json", "-v",
+            "--timeout", str(plan["iiofab_timeout_ms"]), "rdma://" + addr, ADC,
+            "--mode", mode, "--sync", "--seconds", str(c["seconds"] + 60),
+            "--block-size", str(size), "--blocks",
+            str(c.get("blocks") or iiofab_blocks(plan, size))]
+
+
+def cluster_perftest(plan):
+    """How a host runs its reference client of a cluster phase."""
+    def run(argv, phase):
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=plan["transfer_timeout"])
+        out = p.stdout.decode(errors="replace")
+        if p.returncode != 0:
+            raise BenchError("%s exited %d: %s" % (argv[0], p.returncode,
+                                                   tail(out, 4)))
+        return perftest_figures(out, phase["block_bytes"],
+                                window_s=plan["max_seconds"])
+    return run
+
+
+# What a cluster row keeps of each host's bench.
+CLUSTER_HOST_FIGURES = ("bytes", "seconds", "mb_s", "lost_samples",
+                        "blocks_received", "latency_p50_us", "latency_p99_us")
 
 
 class Driver:
@@ -454,6 +501,8 @@ class Driver:
         self.board = None
         self.dac_data = None
         self.rep = 0
+        self.sync = None
+        self.phase_k = 0
 
     def save(self):
         path = os.path.join(self.workdir, "results.json")
@@ -567,7 +616,8 @@ class Driver:
                 if p.returncode != 0:
                     raise BenchError("%s exited %d: %s" % (tool, p.returncode,
                                                            tail(out, 4)))
-                f = perftest_figures(out, size, how.get("iters"))
+                f = perftest_figures(out, size, how.get("iters"),
+                                     how.get("window_s"))
                 f.update(how, attempt=attempt)
                 return f
 
@@ -749,6 +799,8 @@ class Driver:
                 self.rep = rep
                 self.one_round(size, down, bench_ok, bench_why, push_ok,
                                push_why, dac_needed)
+        if p.get("cluster"):
+            self.cluster_rows(down, bench_ok, bench_why)
         for name in ("iiofabd", "iiod"):
             if name not in down:
                 ans = self.board.ask("stop", name=name)
@@ -759,7 +811,8 @@ class Driver:
         self.results["finished"] = time.time()
         self.save()
         return 0 if all(r["status"] in ("ok", "unsupported")
-                        for r in self.results["rows"]) else 1
+                        for r in self.results["rows"] +
+                        self.results.get("cluster_rows", [])) else 1
 
     def one_round(self, size, down, bench_ok, bench_why, push_ok,
                   push_why, dac_needed):
@@ -788,15 +841,182 @@ class Driver:
         else:
             self.iiod_write(size)
 
+    # the cluster: N hosts at once ---------------------------------------------
+
+    def cluster_rows(self, down, bench_ok, bench_why):
+        """At 1, 2, ... hosts: concurrent ib_read_bw, then each mode, so the
+        figures compared with each other are minutes apart."""
+        c = self.plan["cluster"]
+        self.sync = cluster.Sync(c["sync_dir"], "host1")
+        size = c["block_bytes"]
+        for n in range(1, c["hosts"] + 1):
+            hosts = [cluster.host_name(i) for i in range(1, n + 1)]
+            ref = self.cluster_reference(hosts, size)
+            self.cluster_add(ref)
+            for mode in c["modes"]:
+                row = {"tool": "iiofab", "mode": mode, "hosts": n,
+                       "block_bytes": size}
+                if "iiofabd" in down:
+                    row.update(status="failed", error=down["iiofabd"])
+                elif not bench_ok:
+                    row.update(status="unsupported", error=bench_why)
+                elif mode == "fanout":
+                    row = self.cluster_paced(row, hosts, ref)
+                else:
+                    row = self.cluster_bench(row, hosts)
+                self.cluster_add(row)
+
+    def cluster_paced(self, row, hosts, ref):
+        """Fan-out never waits for a host (iiofabd takes back what a host
+        holds to keep the converter fed), so against an unthrottled
+        converter every host is too slow and loses nearly every block.
+        Paced at the share of the link each host got in the concurrent
+        reference, the hosts keep up exactly when iiofab delivers what
+        ib_read_bw did."""
+        if ref.get("status") != "ok":
+            row.update(status="failed", error="no reference to pace the "
+                       "converter at: %s" % ref.get("error"))
+            return row
+        scan = self.board_info["devices"][ADC]["scan_bytes"]
+        rate = max(int(ref["mb_s"] * 1e6 / len(hosts) / scan), 1)
+        try:
+            ans = self.board.must("set_attr", device=ADC,
+                                  attr="sampling_frequency", value=rate)
+            row["sampling_frequency"] = int(ans["value"])
+            row["paced_mb_s"] = row["sampling_frequency"] * scan / 1e6
+            row = self.cluster_bench(row, hosts)
+        except BenchError as e:
+            row.update(status="failed", error=str(e))
+        finally:
+            self.board.ask("set_attr", device=ADC, attr="sampling_frequency",
+                           value=self.plan["sampling_frequency"])
+        return row
+
+    def cluster_add(self, row):
+        row["t_end"] = round(time.time() - self.results["started"], 1)
+        self.results.setdefault("cluster_rows", []).append(row)
+        self.save()
+        if row["status"] == "ok":
+            log("cluster %-9s %d host(s): %8.2f MB/s together%s" % (
+                row["mode"], row["hosts"], row["mb_s"],
+                ", iiofabd %.3f s CPU" % row["server_cpu_s"]
+                if "server_cpu_s" in row else ""))
+        else:
+            log("cluster %-9s %d host(s): %s: %s" % (
+                row["mode"], row["hosts"], row["status"], row.get("error")))
+
+    def cluster_phase(self, phase, hosts, during=None):
+        """Runs phase on every host of it (this one in a thread) and
+        returns their figures; during(), when given, runs meanwhile."""
+        k = self.phase_k
+        self.phase_k += 1
+        phase.update(hosts=hosts, timeout=self.plan["cluster"]["part_timeout"])
+        self.sync.put("phase-%d.json" % k, phase)
+        own = threading.Thread(target=cluster.take_part, daemon=True, args=(
+            self.sync, k, phase, cluster_perftest(self.plan), bench_figures,
+            phase["timeout"]))
+        own.start()
+        try:
+            extra = during(k) if during else None
+            self.sync.wait(["%d.%s.json" % (k, h) for h in hosts],
+                           phase["timeout"], k, hosts)
+        except cluster.ClusterError:
+            # Whoever still waits for an edge or a barrier gives up now.
+            self.sync.put("%d.failed.host1" % k, {"error": "host1 gave up"})
+            raise
+        finally:
+            own.join(phase["timeout"])
+        return [self.sync.get("%d.%s.json" % (k, h)) for h in hosts], extra
+
+    def cluster_reference(self, hosts, size):
+        """ib_read_bw from every host at once, one server per host."""
+        row = {"tool": "ib_read_bw", "mode": "reference", "hosts": len(hosts),
+               "block_bytes": size}
+        names, argv = [], {}
+        try:
+            for h in hosts:
+                self.port += 1
+                cmd, how = perftest_argv("ib_read_bw", size, self.plan, self.port)
+                name = "cluster-ib_read_bw-%d-%s" % (self.port, h)
+                names.append(name)
+                ans = self.board.ask("spawn", name=name, argv=cmd,
+                                     rdma_cm_port=self.port)
+                if not ans.get("ok"):
+                    raise BenchError("server for %s: %s %s" % (
+                        h, ans.get("error"), tail(ans.get("log", ""), 3)))
+                argv[h] = cmd + [self.addr]
+            # "mode" names the row's kind here, perftest's is its own key.
+            row.update({k: v for k, v in how.items() if k != "mode"},
+                       perftest_mode=how["mode"])
+            parts, _ = self.cluster_phase({"kind": "reference", "argv": argv,
+                                           "block_bytes": size}, hosts)
+            row.update(cluster.reference_aggregate(parts), status="ok")
+        except (BenchError, cluster.ClusterError, OSError) as e:
+            row.update(status="failed", error=str(e))
+        for name in names:
+            if not self.board.ask("wait", name=name, timeout=30).get("ok"):
+                self.board.ask("stop", name=name)
+        return row
+
+    def cluster_bench(self, row, hosts):
+        """iiofab bench --mode MODE --sync on every host, one window."""
+        plan, c = self.plan, self.plan["cluster"]
+        argv = {h: cluster_bench_argv(plan, self.addr, row["mode"],
+                                      row["block_bytes"]) for h in hosts}
+        row["command"] = " ".join(argv[hosts[0]])
+
+        def window(k):
+            self.sync.wait(["%d.streaming.%s" % (k, h) for h in hosts],
+                           c["part_timeout"], k, hosts)
+            # The last host to subscribe streams a warm-up too.
+            time.sleep(plan.get("iiofab_warmup_s", 1))
+            before = self.board.must("cpu", name="iiofabd")
+            self.sync.put("%d.go" % k)
+            time.sleep(c["seconds"])
+            self.sync.put("%d.stop" % k)
+            return before, self.board.must("cpu", name="iiofabd")
+
+        try:
+            parts, (before, after) = self.cluster_phase(
+                {"kind": "bench", "argv": argv, "mode": row["mode"],
+                 "block_bytes": row["block_bytes"]}, hosts, window)
+            row.update(cluster.aggregate(parts, after["t"] - before["t"]))
+            row.update(cpu_delta(before, after))
+            # What the hosts delivered at their rate over the CPU's window.
+            gib = row["mb_s"] * 1e6 * row["seconds"] / GIB
+            row["server_cpu_s_per_gib"] = row["server_cpu_s"] / gib
+            row["board_busy_s_per_gib"] = row["board_busy_s"] / gib
+            row["lost_samples"] = sum(p.get("lost_samples", 0) for p in parts)
+            row["host_figures"] = [{k: p.get(k) for k in CLUSTER_HOST_FIGURES}
+                                   for p in parts]
+            row["status"] = "ok"
+        except (BenchError, cluster.ClusterError, OSError) as e:
+            row.update(status="failed", error=str(e))
+        return row
+
     def unreachable(self, tool, direction, size, why):
         return self.add({"tool": tool, "dir": direction, "block_bytes": size,
                   "status": "failed", "error": why})
+
+
+def follow(workdir, me):
+    """A host other than host1: its part in the cluster rows, if any."""
+    with open(os.path.join(workdir, "plan.json")) as f:
+        plan = json.load(f)
+    c = plan.get("cluster")
+    if not c:
+        return 0
+    return cluster.follow(cluster.Sync(c["sync_dir"], me),
+                          cluster_perftest(plan), bench_figures, c["timeout"])
 
 
 def main(argv):
     if len(argv) != 2:
         print("usage: host_driver.py WORKDIR", file=sys.stderr)
         return 2
+    me = os.environ.get("IIOFAB_GUEST", "host1")
+    if me != "host1":
+        return follow(argv[1], me)
     driver = Driver(argv[1])
     try:
         return driver.run()
@@ -804,6 +1024,11 @@ def main(argv):
         driver.note("aborted: %s" % e)
         driver.save()
         return 1
+    finally:
+        # The other hosts wait for host1's phases until this.
+        c = driver.plan.get("cluster")
+        if c:
+            cluster.Sync(c["sync_dir"], me).put("done")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,12 @@ STARTUP = (("total", "start to first block"), ("connect", "connect"),
 STARTUP_FIGURES = tuple("startup_%s_ms" % k for k, _ in STARTUP)
 # How the reference ran, from its row.
 CEILING_FIGURES = ("mode", "command", "iters", "window_s", "margin_s")
+# What the issue asks of the cluster rows: the hosts together get this
+# share of what as many concurrent ib_read_bw runs get, and iiofabd's CPU
+# per delivered GiB at the most hosts stays within this factor of one
+# host's.
+CLUSTER_TARGETS = {"aggregate_vs_reference_min": 0.9,
+                   "cpu_per_gib_vs_1_host_max": 1.3}
 
 
 def ratio(a, b):
@@ -133,7 +139,157 @@ def summarize(results):
             }
             lines.append(line)
         summary[direction] = lines
+    cl = summarize_cluster(results)
+    if cl:
+        summary["cluster"] = cl
     return summary
+
+
+def cluster_rows_by(results):
+    """The last cluster row of each (mode, hosts): reference rows under
+    mode "reference"."""
+    out = {}
+    for r in results.get("cluster_rows", []):
+        out[(r["mode"], r["hosts"])] = r
+    return out
+
+
+def summarize_cluster(results):
+    """One line per mode and host count: the hosts' aggregate against as
+    many concurrent ib_read_bw runs, iiofabd's CPU per delivered GiB
+    against its own at one host. None without cluster rows."""
+    c = results["plan"].get("cluster")
+    if not c:
+        return None
+    rows = cluster_rows_by(results)
+    lines = []
+    for mode in c["modes"]:
+        one = rows.get((mode, 1), {})
+        for n in range(1, c["hosts"] + 1):
+            r = rows.get((mode, n), {"status": "missing"})
+            ref = rows.get(("reference", n), {"status": "missing"})
+            ok, ref_ok = r.get("status") == "ok", ref.get("status") == "ok"
+            line = {"mode": mode, "hosts": n, "block_bytes": c["block_bytes"],
+                    "status": r.get("status"), "reference_status": ref.get("status")}
+            for k in ("mb_s", "bytes", "seconds", "window_spread_s",
+                      "host_mb_s", "server_cpu_s_per_gib",
+                      "board_busy_s_per_gib", "lost_samples", "command"):
+                line[k] = r.get(k) if ok else None
+            # The converter's pace: the fan-out rows', None unthrottled.
+            line["paced_mb_s"] = r.get("paced_mb_s")
+            for k in ("mb_s", "host_mb_s", "seconds", "command"):
+                line["reference_" + k] = ref.get(k) if ref_ok else None
+            for key, e in (("error", r), ("reference_error", ref)):
+                if e.get("status") != "ok" and e.get("error"):
+                    line[key] = e["error"]
+            line["vs_reference"] = ratio(line["mb_s"], line["reference_mb_s"])
+            line["cpu_vs_1_host"] = ratio(
+                line["server_cpu_s_per_gib"],
+                one.get("server_cpu_s_per_gib")
+                if one.get("status") == "ok" else None)
+            lines.append(line)
+    return {"block_bytes": c["block_bytes"], "blocks": c.get("blocks"),
+            "window_s": c["seconds"],
+            "targets": CLUSTER_TARGETS, "lines": lines,
+            "met": cluster_met(lines, c["hosts"])}
+
+
+def cluster_met(lines, most):
+    """Each target: true, false, or None when a figure is missing."""
+    agg = [l["vs_reference"] for l in lines]
+    cpu = [l["cpu_vs_1_host"] for l in lines if l["hosts"] == most]
+
+    def all_of(values, good):
+        if not values or any(v is None for v in values):
+            return None
+        return all(good(v) for v in values)
+
+    t = CLUSTER_TARGETS
+    return {"aggregate_vs_reference": all_of(
+                agg, lambda v: v >= t["aggregate_vs_reference_min"]),
+            "cpu_per_gib_vs_1_host": all_of(
+                cpu, lambda v: v <= t["cpu_per_gib_vs_1_host_max"])}
+
+
+def cluster_markdown(cl):
+    """The cluster table and what it was measured over."""
+    t = cl["targets"]
+    out = ["### Serving a cluster (ADC, %s blocks%s)\n" % (
+               fmt_size(cl["block_bytes"]),
+               ", %d in flight" % cl["blocks"] if cl.get("blocks") else ""),
+           "N hosts at once, each `iiofab bench --mode MODE --sync`, every "
+           "host signalled to count the same %d s window (its edges files in "
+           "the lab's shared /run/lab); aggregate MB/s = the sum over the hosts "
+           "of the bytes each counted in that window over its length by that "
+           "host's clock. Against N concurrent `ib_read_bw -D` runs, "
+           "one from each host to its own perftest server on the board, "
+           "started together: the sum of their MB/s. Shard runs against the "
+           "simulator unthrottled; fan-out, whose server never waits for a "
+           "host, against the simulator paced at the share of the link each "
+           "host got in that reference (so its ratio is at most about 1). "
+           "iiofabd CPU s per GiB "
+           "delivered to all hosts together, over the common window, and its "
+           "ratio to the same mode at one host. Targets: aggregate >= %gx "
+           "the reference, CPU per GiB at %d hosts <= %gx one host's.\n" % (
+               cl["window_s"], t["aggregate_vs_reference_min"],
+               max(l["hosts"] for l in cl["lines"]),
+               t["cpu_per_gib_vs_1_host_max"]),
+           "| mode | hosts | aggregate MB/s | ib_read_bw aggregate MB/s "
+           "| ratio | iiofabd CPU s/GiB | ratio to 1 host | per host MB/s "
+           "| ib_read_bw per host MB/s | converter MB/s | lost samples |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for l in cl["lines"]:
+        e = {"status": l["status"], "mb_s": l["mb_s"],
+             "server_cpu_s_per_gib": l["server_cpu_s_per_gib"]}
+        ref = {"status": l["reference_status"], "mb_s": l["reference_mb_s"]}
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            l["mode"], l["hosts"], cell(e, "mb_s"), cell(ref, "mb_s"),
+            num(l["vs_reference"]), cell(e, "server_cpu_s_per_gib", 3),
+            num(l["cpu_vs_1_host"]), per_host(l["host_mb_s"]),
+            per_host(l["reference_host_mb_s"]),
+            "unthrottled" if l["paced_mb_s"] is None else
+            "%s a host" % num(l["paced_mb_s"]),
+            "-" if l["lost_samples"] is None else "%d" % l["lost_samples"]))
+    out.append("")
+    said = {True: "met", False: "missed", None: "not measured"}
+    out.append("Targets: aggregate >= %gx ib_read_bw: %s; CPU per GiB at the "
+               "most hosts <= %gx one host's: %s.\n" % (
+                   t["aggregate_vs_reference_min"],
+                   said[cl["met"]["aggregate_vs_reference"]],
+                   t["cpu_per_gib_vs_1_host_max"],
+                   said[cl["met"]["cpu_per_gib_vs_1_host"]]))
+    problems = []
+    for l in cl["lines"]:
+        for key, what in (("reference_error", "ib_read_bw"), ("error", l["mode"])):
+            if l.get(key):
+                problems.append("- %s at %d host(s): %s" % (
+                    what, l["hosts"], l[key].strip().replace("\n", " / ")[:300]))
+    if problems:
+        out.append("Failed cluster measurements:\n")
+        out.extend(sorted(set(problems)))
+        out.append("")
+    return out
+
+
+def per_host(values):
+    return "-" if not values else " / ".join("%.2f" % v for v in values)
+
+
+def check_cluster(cl):
+    """Every cluster figure present and positive (no speed threshold)."""
+    problems = []
+    for l in cl["lines"]:
+        what = "cluster %s %d host(s)" % (l["mode"], l["hosts"])
+        for k in ("mb_s", "reference_mb_s", "server_cpu_s_per_gib",
+                  "vs_reference", "cpu_vs_1_host"):
+            v = l.get(k)
+            if v is None or not v > 0:
+                problems.append("%s: %s is %s%s" % (
+                    what, k, "missing" if v is None else v,
+                    " (%s)" % (l.get("error") or l.get("reference_error"))
+                    .splitlines()[0][:200]
+                    if l.get("error") or l.get("reference_error") else ""))
+    return problems
 
 
 def num(v, digits=2):
@@ -253,6 +409,19 @@ def markdown(results, summary):
             out.append("Failed measurements:\n")
             out.extend(problems)
             out.append("")
+    cl = summary.get("cluster")
+    if cl:
+        out.extend(cluster_markdown(cl))
+    windowed = sorted(set("%s %s%s" % (
+        r["tool"], fmt_size(r["block_bytes"]),
+        " at %d host(s)" % r["hosts"] if "hosts" in r else "")
+        for r in results.get("rows", []) + results.get("cluster_rows", [])
+        if r.get("rate_from") == "window"))
+    if windowed:
+        out.append("perftest printed its iterations but an average of 0.00 "
+                   "(its TSC clock, calibrated by the guest at boot, was off) "
+                   "for: %s; those are rated as the iterations it counted "
+                   "over its alarm-timed window.\n" % ", ".join(windowed))
     notes = [n for n in results.get("notes", [])]
     if notes:
         out.append("Notes:\n")
@@ -411,6 +580,8 @@ def check(results, summary):
                 if v is None or not v > 0:
                     problems.append("%s %s: ratio %s is %s" % (
                         direction.upper(), size, k, v))
+    if summary.get("cluster"):
+        problems += check_cluster(summary["cluster"])
     return problems
 
 
@@ -459,6 +630,9 @@ def build(results_path, outdir, command=None):
         "dac": summary["dac"],
         "rows": results.get("rows", []),
     }
+    if summary.get("cluster"):
+        doc["cluster"] = summary["cluster"]
+        doc["cluster_rows"] = results.get("cluster_rows", [])
     with open(os.path.join(outdir, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1)
     with open(os.path.join(outdir, "bench.md"), "w") as f:

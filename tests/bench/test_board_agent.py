@@ -51,6 +51,23 @@ class AgentTest(unittest.TestCase):
         self.assertGreaterEqual(total, busy)
         self.assertGreater(total, 0)
 
+    def test_attributes_are_set_and_read_back(self):
+        d = tempfile.mkdtemp(prefix="t_bench_")
+        try:
+            with open(os.path.join(d, "sampling_frequency"), "w") as f:
+                f.write("0\n")
+            agent = board_agent.Agent(d, {"devices": {"adc": {"sysfs": d}}})
+            ans = agent.handle({"op": "set_attr", "device": "adc",
+                                "attr": "sampling_frequency", "value": 2500})
+            self.assertEqual(ans, {"ok": True, "value": "2500"})
+            self.assertEqual(agent.handle({"op": "attr", "device": "adc",
+                                           "attr": "sampling_frequency"}),
+                             {"ok": True, "value": "2500"})
+            self.assertFalse(agent.handle({"op": "set_attr", "device": "dac",
+                                           "attr": "x", "value": 1})["ok"])
+        finally:
+            shutil.rmtree(d)
+
     def test_dmesg_time(self):
         self.assertEqual(board_agent.dmesg_time("[   12.5] x"), 12.5)
         self.assertEqual(board_agent.dmesg_time("no stamp"), float("inf"))

@@ -180,6 +180,19 @@ class MeterTest(unittest.TestCase):
             host_driver.perftest_figures(
                 PERFTEST_DURATION.replace(" 136 ", " 0 "), 1048576)
 
+    def test_perftest_duration_with_a_broken_clock_is_rated_over_its_window(self):
+        # A guest that calibrated its TSC wrong: iterations, no average.
+        text = PERFTEST_DURATION.replace("22.62", "0.00")
+        f = host_driver.perftest_figures(text, 1048576, window_s=6)
+        self.assertEqual((f["iters"], f["seconds"], f["rate_from"]),
+                         (136, 6.0, "window"))
+        self.assertAlmostEqual(f["mb_s"], (136 << 20) / 6 / 1e6)
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.perftest_figures(text, 1048576)
+        with self.assertRaises(host_driver.BenchError):
+            host_driver.perftest_figures(
+                PERFTEST_ITERS.replace("17.27", "0.00"), 1048576, 200, 6)
+
     def test_ramp_is_the_simulator_pattern(self):
         data = host_driver.ramp(8 * 5000, 8)
         words = memoryview(data).cast("H")

@@ -61,7 +61,9 @@ def t_results(push=True):
             "rows": rows, "notes": []}
 
 
-class ReportTest(unittest.TestCase):
+class ReportCase(unittest.TestCase):
+    """A temporary directory to build reports in."""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="t_bench_")
 
@@ -73,6 +75,9 @@ class ReportTest(unittest.TestCase):
         with open(path, "w") as f:
             json.dump(results, f)
         return report.build(path, os.path.join(self.dir, "out"))
+
+
+class ReportTest(ReportCase):
 
     def test_complete_run_passes_and_writes_three_files(self):
         md, summary, res = self.build(t_results())
@@ -243,6 +248,104 @@ class ReportTest(unittest.TestCase):
         res["rows"] = []
         _, summary, res = self.build(res)
         self.assertTrue(report.check(res, summary))
+
+
+def t_cluster(results, fanout=(9.0, 17.0, 24.0), shard=(9.5, 18.0, 26.0),
+              ref=(10.0, 19.0, 27.0), cpu=(2.0, 2.2, 2.4)):
+    """results with cluster rows: aggregate MB/s per host count of each
+    mode, the references', iiofabd CPU s/GiB (the same for both modes)."""
+    results["plan"]["cluster"] = {"hosts": 3, "modes": ["fanout", "shard"],
+                                  "block_bytes": 1 << 20, "seconds": 30}
+    rows = []
+    for n in range(1, 4):
+        rows.append({"tool": "ib_read_bw", "mode": "reference", "hosts": n,
+                     "block_bytes": 1 << 20, "status": "ok",
+                     "mb_s": ref[n - 1], "seconds": 30.0,
+                     "host_mb_s": [ref[n - 1] / n] * n})
+        for mode, agg in (("fanout", fanout), ("shard", shard)):
+            paced = {"paced_mb_s": ref[n - 1] / n} if mode == "fanout" else {}
+            rows.append({**paced, "tool": "iiofab", "mode": mode, "hosts": n,
+                         "block_bytes": 1 << 20, "status": "ok",
+                         "mb_s": agg[n - 1], "bytes": agg[n - 1] * 30e6,
+                         "seconds": 30.0, "window_spread_s": 0.03,
+                         "host_mb_s": [agg[n - 1] / n] * n,
+                         "server_cpu_s_per_gib": cpu[n - 1],
+                         "board_busy_s_per_gib": 40.0, "lost_samples": 0})
+    results["cluster_rows"] = rows
+    return results
+
+
+class ClusterReportTest(ReportCase):
+    def test_cluster_table_ratios_and_targets(self):
+        md, summary, res = self.build(t_cluster(t_results()))
+        self.assertEqual(report.check(res, summary), [])
+        cl = summary["cluster"]
+        self.assertEqual(len(cl["lines"]), 6)
+        three = [l for l in cl["lines"] if l["hosts"] == 3]
+        self.assertAlmostEqual(three[0]["vs_reference"], 24.0 / 27.0)
+        self.assertAlmostEqual(three[1]["cpu_vs_1_host"], 1.2)
+        self.assertEqual(cl["met"], {"aggregate_vs_reference": False,
+                                     "cpu_per_gib_vs_1_host": True})
+        self.assertIn("| mode | hosts | aggregate MB/s | ib_read_bw aggregate "
+                      "MB/s | ratio | iiofabd CPU s/GiB | ratio to 1 host |", md)
+        self.assertIn("| fanout | 2 | 17.00 | 19.00 | 0.89 | 2.200 | 1.10 "
+                      "| 8.50 / 8.50 | 9.50 / 9.50 | 9.50 a host | 0 |", md)
+        self.assertIn("| shard | 3 | 26.00 | 27.00 | 0.96 | 2.400 | 1.20 "
+                      "| 8.67 / 8.67 / 8.67 | 9.00 / 9.00 / 9.00 | unthrottled "
+                      "| 0 |", md)
+        self.assertIn("aggregate >= 0.9x ib_read_bw: missed; CPU per GiB at "
+                      "the most hosts <= 1.3x one host's: met.", md)
+        with open(os.path.join(self.dir, "out", "bench.json")) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["cluster"]["lines"][5]["mode"], "shard")
+        self.assertEqual(len(doc["cluster_rows"]), 9)
+
+    def test_cluster_targets_met(self):
+        _, summary, _ = self.build(t_cluster(
+            t_results(), fanout=(9.5, 18.0, 25.0)))
+        self.assertEqual(summary["cluster"]["met"],
+                         {"aggregate_vs_reference": True,
+                          "cpu_per_gib_vs_1_host": True})
+
+    def test_cluster_cpu_ratio_is_to_one_host_of_the_same_mode(self):
+        res = t_cluster(t_results(), cpu=(2.0, 2.0, 3.0))
+        res["cluster_rows"][2]["server_cpu_s_per_gib"] = 1.0   # shard, 1 host
+        _, summary, _ = self.build(res)
+        lines = {(l["mode"], l["hosts"]): l for l in summary["cluster"]["lines"]}
+        self.assertAlmostEqual(lines[("fanout", 3)]["cpu_vs_1_host"], 1.5)
+        self.assertAlmostEqual(lines[("shard", 3)]["cpu_vs_1_host"], 3.0)
+        self.assertFalse(summary["cluster"]["met"]["cpu_per_gib_vs_1_host"])
+
+    def test_failed_cluster_row_fails_the_check_and_is_listed(self):
+        res = t_cluster(t_results())
+        res["cluster_rows"][4] = {"tool": "iiofab", "mode": "fanout",
+                                  "hosts": 2, "block_bytes": 1 << 20,
+                                  "status": "failed",
+                                  "error": "host2: iiofab bench exited 1"}
+        md, summary, res = self.build(res)
+        problems = report.check(res, summary)
+        self.assertIn("cluster fanout 2 host(s): mb_s is missing "
+                      "(host2: iiofab bench exited 1)", problems)
+        self.assertIn("| fanout | 2 | FAIL | 19.00 | - | FAIL | - | - |", md)
+        self.assertIn("- fanout at 2 host(s): host2: iiofab bench exited 1", md)
+        self.assertEqual(summary["cluster"]["met"]["aggregate_vs_reference"],
+                         None)
+
+    def test_missing_reference_fails_the_check(self):
+        res = t_cluster(t_results())
+        res["cluster_rows"] = [r for r in res["cluster_rows"]
+                               if not (r["mode"] == "reference" and r["hosts"] == 3)]
+        md, summary, res = self.build(res)
+        self.assertTrue(any("cluster shard 3 host(s): reference_mb_s is missing"
+                            in p for p in report.check(res, summary)))
+        self.assertIn("| shard | 3 | 26.00 | - | - |", md)
+
+    def test_no_cluster_no_table(self):
+        md, summary, res = self.build(t_results())
+        self.assertNotIn("cluster", summary)
+        self.assertNotIn("Serving a cluster", md)
+        with open(os.path.join(self.dir, "out", "bench.json")) as f:
+            self.assertNotIn("cluster", json.load(f))
 
 
 if __name__ == "__main__":
