@@ -194,8 +194,8 @@ static int t_handshake(struct t_env *e, struct t_conn *c)
 	union iiofab_wire_msg m = { 0 };
 	uint8_t snonce[32], mac[32];
 
-	m.hello.version_min = 1;
-	m.hello.version_max = 1;
+	m.hello.version_min = IIOFAB_WIRE_VERSION;
+	m.hello.version_max = IIOFAB_WIRE_VERSION;
 	memset(m.hello.client_nonce, 0x5a, 32);
 	m.hello.client_name = iiofab_wire_str("t_srv_proto");
 	if (t_send(c, IIOFAB_MSG_HELLO, &m) || t_reply(c) != IIOFAB_MSG_CHALLENGE)
@@ -362,7 +362,7 @@ static void t_requests(struct t_env *e, struct t_conn *c)
 	t_expect(e, c, IIOFAB_MSG_ATTR_READ, &m, IIOFAB_WIRE_STATUS_NO_CHANNEL,
 		 "ATTR_READ unknown channel");
 	memset(&m, 0, sizeof(m));
-	m.hello.version_min = m.hello.version_max = 1;
+	m.hello.version_min = m.hello.version_max = IIOFAB_WIRE_VERSION;
 	t_expect(e, c, IIOFAB_MSG_HELLO, &m, IIOFAB_WIRE_STATUS_BAD_MESSAGE, "HELLO twice");
 	memset(&m, 0, sizeof(m));
 	m.submit.stream_id = 1000;
