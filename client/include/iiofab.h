@@ -286,8 +286,10 @@ int iiofab_stream_open_mask(struct iiofab_ctx *ctx,
  * gets every block completed after it started; a block goes back to the
  * converter when every host released it, and a slow host loses blocks
  * alone. SHARD: each block goes to exactly one host, one with room, so a
- * slower host gets fewer blocks; blocks a host left unreleased when it
- * went away go to another one, marked redelivered.
+ * slower host gets fewer blocks; a shard's block stays the server's until
+ * the application releases it (in the other modes it goes back as soon as
+ * its data has landed), so blocks a host left unreleased when it went away
+ * go to another one, marked redelivered.
  */
 enum iiofab_stream_mode {
 	IIOFAB_STREAM_EXCLUSIVE = 0,

@@ -12,6 +12,8 @@
  * application's release only frees the landing slot. A slow application
  * therefore runs out of landing slots, READYs wait, the server reclaims the
  * oldest block and the gap shows up as lost samples, as the protocol wants.
+ * A shard is the exception: its blocks go back with the application's
+ * release, so the blocks of a shard that dies go to the others.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -399,7 +401,10 @@ static void account_read(struct iiofab_stream *s, uint32_t slot)
 		slot_free(a, slot);
 		return;
 	}
-	add_release(a, e);
+	/* A shard's block goes back when the application is done with it, so
+	 * the server can give it to another shard if this host dies first. */
+	if (s->mode != IIOFAB_WIRE_MODE_SHARD)
+		add_release(a, e);
 	if (s->closing)
 		slot_free(a, slot);
 	else
@@ -608,9 +613,15 @@ int iiofab_block_release(struct iiofab_stream *s, struct iiofab_block *block)
 	idx = sl - a->slots;
 	if (idx < 0 || idx >= (ptrdiff_t)s->block_count || sl->state != SLOT_HELD)
 		return -EINVAL;
+	if (s->mode == IIOFAB_WIRE_MODE_SHARD)
+		add_release(a, &sl->ready);
 	slot_free(a, (uint32_t)idx);
-	/* Start the next READ now rather than at the next wait. */
-	if (!transport_error(s->ctx->xp))
+	/* Start the next READ now rather than at the next wait; a shard's
+	 * RELEASE goes at once, as its credit depends on it. */
+	if (!transport_error(s->ctx->xp)) {
 		post_reads(s);
+		if (s->mode == IIOFAB_WIRE_MODE_SHARD)
+			flush_releases(s);
+	}
 	return 0;
 }

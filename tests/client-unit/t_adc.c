@@ -752,9 +752,40 @@ static void test_next_without_blocks(void **state)
 	t_env_fini(&e);
 }
 
+/*
+ * A shard's block stays the server's until the application releases it,
+ * so the server can hand it to another shard if this host dies first.
+ */
+static void test_shard_releases_on_app_release(void **state)
+{
+	struct iiofab_block *blk;
+	uint64_t mask = 0;
+	struct t_env e;
+
+	(void)state;
+	t_env_connect(&e);
+	assert_int_equal(iiofab_device_get_channel_mask(e.adc, false, NULL, &mask), 0);
+	assert_int_equal(iiofab_stream_open_mode(e.ctx, e.adc, mask, T_BLOCK, 4,
+						 IIOFAB_STREAM_SHARD, &e.s), 0);
+	assert_int_equal(iiofab_stream_get_mode(e.s), IIOFAB_STREAM_SHARD);
+	assert_int_equal(e.board.last_open.mode, IIOFAB_WIRE_MODE_SHARD);
+	assert_int_equal(iiofab_stream_start(e.s), 0);
+	t_board_ready(&e.board, 0, 0, 0, T_BLOCK);
+	t_no_block(&e);
+	t_read_done(&e, 0, T_BLOCK);
+	blk = t_next(&e);
+	t_no_block(&e);
+	assert_int_equal(e.board.n_released, 0);
+	assert_int_equal(iiofab_block_release(e.s, blk), 0);
+	t_no_block(&e);
+	assert_int_equal(e.board.n_released, 1);
+	t_env_fini(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shard_releases_on_app_release),
 		cmocka_unit_test(test_open_and_getters),
 		cmocka_unit_test(test_blocks_in_sequence_order),
 		cmocka_unit_test(test_overrun_gap),
