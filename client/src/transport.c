@@ -60,6 +60,7 @@ struct transport {
 	struct ibv_cq *cq;
 	bool qp_created;
 	bool connected;
+	int gone_errno;			/* the server disconnected: fail once drained */
 	bool cq_abandoned;	/* a flush timed out: never poll again */
 	int epfd;		/* both channel fds, for callers' loops */
 
@@ -133,7 +134,14 @@ struct ibv_pd *transport_pd(const struct transport *t)
 	return t->pd;
 }
 
-/* Events after ESTABLISHED all mean the connection is gone. */
+static int poll_cq(struct transport *t);
+
+/*
+ * Events after ESTABLISHED all mean the connection is gone. What the
+ * server sent before it went (a fatal ERROR: the better report) may still
+ * sit in the receive queue: it is taken first, and the connection fails
+ * on the next turn that finds nothing more.
+ */
 static void handle_cm_events(struct transport *t)
 {
 	struct rdma_cm_event *ev;
@@ -148,10 +156,13 @@ static void handle_cm_events(struct transport *t)
 		    type == RDMA_CM_EVENT_DEVICE_REMOVAL ||
 		    type == RDMA_CM_EVENT_TIMEWAIT_EXIT) {
 			t->connected = false;
-			transport_fail(t, cm_event_errno(type, status),
-				       "server disconnected");
+			if (!t->gone_errno)
+				t->gone_errno = cm_event_errno(type, status);
 		}
 	}
+	if (!t->gone_errno || t->err || poll_cq(t) > 0)
+		return;
+	transport_fail(t, t->gone_errno, "server disconnected");
 }
 
 /* Waits for one specific connection-setup event. */
@@ -775,6 +786,9 @@ int transport_progress(struct transport *t, int64_t deadline,
 		handle_cm_events(t);
 		if (t->err)
 			return t->err;
+		/* The server is gone but sent more first: take it, then fail. */
+		if (t->gone_errno)
+			continue;
 		n = arm_and_poll(t);
 		if (n < 0)
 			return n;
