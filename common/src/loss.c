@@ -68,8 +68,9 @@ int iiofab_loss_deliver(struct iiofab_loss *l, const struct iiofab_wire_ready_en
 	return 0;
 }
 
-int iiofab_loss_torn(struct iiofab_loss *l, const struct iiofab_wire_ready_entry *e,
-		     uint64_t scans)
+/* An entry whose scans never reach the application: they count as lost. */
+static int lose(struct iiofab_loss *l, const struct iiofab_wire_ready_entry *e,
+		uint64_t scans)
 {
 	int ret = account(l, e, scans);
 
@@ -77,6 +78,16 @@ int iiofab_loss_torn(struct iiofab_loss *l, const struct iiofab_wire_ready_entry
 		return ret;
 	l->pending_lost += scans;
 	l->lost_samples += scans;
+	return 0;
+}
+
+int iiofab_loss_torn(struct iiofab_loss *l, const struct iiofab_wire_ready_entry *e,
+		     uint64_t scans)
+{
+	int ret = lose(l, e, scans);
+
+	if (ret)
+		return ret;
 	l->torn_blocks++;
 	l->torn_samples += scans;
 	return 0;
@@ -85,14 +96,11 @@ int iiofab_loss_torn(struct iiofab_loss *l, const struct iiofab_wire_ready_entry
 int iiofab_loss_drop(struct iiofab_loss *l, const struct iiofab_wire_ready_entry *e,
 		     uint64_t scans)
 {
-	int ret = account(l, e, scans);
+	int ret = lose(l, e, scans);
 
-	if (ret)
-		return ret;
-	l->pending_lost += scans;
-	l->lost_samples += scans;
-	l->dropped_blocks++;
-	return 0;
+	if (!ret)
+		l->dropped_blocks++;
+	return ret;
 }
 
 void iiofab_loss_drops_add(struct iiofab_loss_drops *d, const struct iiofab_wire_ready_entry *e,
