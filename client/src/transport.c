@@ -519,8 +519,9 @@ void transport_close(struct transport *t)
 		return;
 	if (t->connected) {
 		/* Wait briefly for the DISCONNECTED that confirms the server
-		 * saw us go; a dead server must not make us hang. */
-		if (rdma_disconnect(t->id) == 0)
+		 * saw us go; a dead server must not make us hang, and one
+		 * that already went silent will not confirm anything. */
+		if (rdma_disconnect(t->id) == 0 && t->err != -ETIMEDOUT)
 			(void)wait_cm_event(t, RDMA_CM_EVENT_DISCONNECTED,
 					    iiofab_now_ms() + DISCONNECT_WAIT_MS);
 		t->connected = false;
