@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: MIT
+"""GNU Radio blocks over the iiofab binding (gnuradio 3.10, Python blocks).
+
+source: an ADC stream, one output per channel (as gr-iio's source), each
+    in the channel's storage type in host order. Scans the server reports
+    lost are tagged on every output at the first sample after the gap:
+    key "iiofab_lost", value the number of scans lost there (uint64). Every
+    block's first sample also carries "iiofab_first_sample" (the scan index
+    since the converter was enabled). samples > 0 ends the flowgraph after
+    that many scans.
+sink: a DAC stream, one input per channel; samples are gathered into the
+    stream's registered blocks and submitted when a block is full, and the
+    rest at stop, which drains before it closes.
+"""
+import pmt
+from gnuradio import gr
+
+import iiofab
+
+TAG_LOST = pmt.intern("iiofab_lost")
+TAG_FIRST = pmt.intern("iiofab_first_sample")
+_TYPES = {"byte": 1, "short": 2, "int": 4, "long": 8}
+
+
+def _open_device(uri, psk_file, device, channels, timeout):
+    ctx = iiofab.connect(uri, psk_file=psk_file or None, timeout=timeout, op_timeout=timeout,
+                         client_name="gr-iiofab")
+    try:
+        dev = ctx.device(device)
+        mask = dev.channel_mask(list(channels) if channels else None)
+        chans = [c for c in dev.channels if c.output == dev.is_output and
+                 c.scan_index is not None and mask >> c.scan_index & 1]
+        chans.sort(key=lambda c: c.scan_index)
+        return ctx, dev, chans
+    except BaseException:
+        ctx.close()
+        raise
+
+
+def _signature(chans, type_name, what):
+    """One numpy type per channel, host order; the GRC type must match."""
+    dtypes = [c.format.dtype.newbyteorder("=") for c in chans]
+    want = _TYPES.get(type_name)
+    if want is None:
+        raise ValueError("iiofab %s: type must be one of %s" % (what, ", ".join(_TYPES)))
+    for c, d in zip(chans, dtypes):
+        if d.itemsize != want:
+            raise ValueError("iiofab %s: channel %s stores %d-byte samples (%s), not %s"
+                             % (what, c.id, d.itemsize, c.format, type_name))
+    return dtypes
+
+
+class source(gr.sync_block):
+    def __init__(self, uri, device, channels=(), block_size=1 << 20, blocks=8,
+                 mode="exclusive", psk_file="", samples=0, type="short", timeout=5.0):
+        self._ctx, self._dev, chans = _open_device(uri, psk_file, device, channels, timeout)
+        try:
+            dtypes = _signature(chans, type, "source")
+        except BaseException:
+            self._ctx.close()
+            raise
+        gr.sync_block.__init__(self, name="iiofab_source", in_sig=None, out_sig=dtypes)
+        self._channels = [c.id for c in chans]
+        self._args = (block_size, blocks, mode)
+        self._limit = samples
+        self._timeout = timeout
+        self._stream = None
+        self._block = None
+        self._pos = 0
+        self._produced = 0
+        self.lost_samples = 0
+        self.delivered_samples = 0
+        self.stream_stats = None
+
+    def start(self):
+        bs, n, mode = self._args
+        self._stream = self._dev.stream(self._channels, block_size=bs, blocks=n, mode=mode)
+        return True
+
+    def stop(self):
+        self._close()
+        return True
+
+    def _close(self):
+        if self._block is not None:
+            self._block.release()
+            self._block = None
+        if self._stream is not None:
+            self.stream_stats = self._stream.stats()
+            self._stream.close()
+            self._stream = None
+        if self._ctx is not None:
+            self._ctx.close()
+            self._ctx = None
+
+    def work(self, input_items, output_items):
+        if self._limit and self._produced >= self._limit:
+            return -1
+        if self._block is None:
+            self._block = self._stream.next(self._timeout)
+            self._pos = 0
+            at = self.nitems_written(0)
+            for port in range(len(output_items)):
+                if self._block.lost_samples:
+                    self.add_item_tag(port, at, TAG_LOST, pmt.from_uint64(self._block.lost_samples))
+                self.add_item_tag(port, at, TAG_FIRST, pmt.from_uint64(self._block.first_sample))
+            self.lost_samples += self._block.lost_samples
+        blk = self._block
+        n = min(len(output_items[0]), blk.samples - self._pos)
+        if self._limit:
+            n = min(n, self._limit - self._produced)
+        data = blk.data
+        structured = self._stream.layout.structured
+        for i, out in enumerate(output_items):
+            col = data[self._channels[i]] if structured else data[:, i]
+            out[:n] = col[self._pos:self._pos + n]
+        self._pos += n
+        self._produced += n
+        self.delivered_samples += n
+        if self._pos == blk.samples:
+            blk.release()
+            self._block = None
+        return n
+
+
+class sink(gr.sync_block):
+    def __init__(self, uri, device, channels=(), block_size=1 << 20, blocks=8,
+                 psk_file="", type="short", timeout=5.0):
+        self._ctx, self._dev, chans = _open_device(uri, psk_file, device, channels, timeout)
+        try:
+            dtypes = _signature(chans, type, "sink")
+        except BaseException:
+            self._ctx.close()
+            raise
+        gr.sync_block.__init__(self, name="iiofab_sink", in_sig=dtypes, out_sig=None)
+        self._channels = [c.id for c in chans]
+        self._args = (block_size, blocks)
+        self._timeout = timeout
+        self._stream = None
+        self._free = None
+        self._fill = 0
+        self.written_samples = 0
+        self.stream_stats = None
+
+    def start(self):
+        bs, n = self._args
+        self._stream = self._dev.stream(self._channels, block_size=bs, blocks=n)
+        return True
+
+    def stop(self):
+        try:
+            if self._stream is not None:
+                if self._free is not None and self._fill:
+                    self._stream.submit(self._free[0], self._fill)
+                self._free = None
+                self._stream.drain(self._timeout)
+                self.stream_stats = self._stream.stats()
+        finally:
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+            if self._ctx is not None:
+                self._ctx.close()
+                self._ctx = None
+        return True
+
+    def work(self, input_items, output_items):
+        s = self._stream
+        if self._free is None:
+            self._free = s.get_free(self._timeout)
+            self._fill = 0
+        idx, view = self._free
+        n = min(len(input_items[0]), s.block_scans - self._fill)
+        structured = s.layout.structured
+        for i, inp in enumerate(input_items):
+            col = view[self._channels[i]] if structured else view[:, i]
+            col[self._fill:self._fill + n] = inp[:n]
+        self._fill += n
+        self.written_samples += n
+        if self._fill == s.block_scans:
+            s.submit(idx)
+            self._free = None
+        return n
+
