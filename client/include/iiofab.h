@@ -244,7 +244,9 @@ struct iiofab_block {
 };
 
 struct iiofab_stream_stats {
-	uint64_t blocks;		/* delivered */
+	/* Delivered: landed whole and queued for iiofab_stream_next(), so
+	 * these also count blocks the application has not taken yet. */
+	uint64_t blocks;
 	uint64_t samples;		/* delivered scans */
 	uint64_t bytes;			/* delivered bytes */
 	uint64_t lost_samples;		/* sum of lost_samples delivered so far */

@@ -12,6 +12,8 @@ sink: a DAC stream, one input per channel; samples are gathered into the
     stream's registered blocks and submitted when a block is full, and the
     rest at stop, which drains before it closes.
 """
+import sys
+
 import pmt
 from gnuradio import gr
 
@@ -20,6 +22,17 @@ import iiofab
 TAG_LOST = pmt.intern("iiofab_lost")
 TAG_FIRST = pmt.intern("iiofab_first_sample")
 _TYPES = {"byte": 1, "short": 2, "int": 4, "long": 8}
+
+
+def _give_up(block, what, err):
+    block.error = err
+    msg = "iiofab %s: %s" % (what, err)
+    logger = getattr(block, "logger", None)
+    if logger is not None:
+        logger.error(msg)
+    else:
+        sys.stderr.write(msg + "\n")
+    return -1
 
 
 def _open_device(uri, psk_file, device, channels, timeout):
@@ -68,6 +81,9 @@ class source(gr.sync_block):
         self._block = None
         self._pos = 0
         self._produced = 0
+        self.error = None
+        self.unread_samples = 0
+        self.unread_lost_samples = 0
         self.lost_samples = 0
         self.delivered_samples = 0
         self.stream_stats = None
@@ -86,6 +102,8 @@ class source(gr.sync_block):
             self._block.release()
             self._block = None
         if self._stream is not None:
+            if self.error is None:
+                self._give_back_unread()
             self.stream_stats = self._stream.stats()
             self._stream.close()
             self._stream = None
@@ -93,11 +111,29 @@ class source(gr.sync_block):
             self._ctx.close()
             self._ctx = None
 
+    def _give_back_unread(self):
+        """Blocks that landed after the flowgraph's last scan, released
+        unread and counted (unread_samples, unread_lost_samples), so that
+        the tags' sum plus unread_lost_samples is the library's
+        lost_samples exactly. The library queues what has landed; taking
+        it is quicker than the converter fills blocks, so this ends."""
+        for _ in range(100 * self._stream.blocks):
+            try:
+                blk = self._stream.next(0)
+            except iiofab.Error:
+                return
+            self.unread_samples += blk.samples
+            self.unread_lost_samples += blk.lost_samples
+            blk.release()
+
     def work(self, input_items, output_items):
         if self._limit and self._produced >= self._limit:
             return -1
         if self._block is None:
-            self._block = self._stream.next(self._timeout)
+            try:
+                self._block = self._stream.next(self._timeout)
+            except iiofab.Error as e:
+                return _give_up(self, "source", e)
             self._pos = 0
             at = self.nitems_written(0)
             for port in range(len(output_items)):
@@ -118,8 +154,11 @@ class source(gr.sync_block):
         self._produced += n
         self.delivered_samples += n
         if self._pos == blk.samples:
-            blk.release()
             self._block = None
+            try:
+                blk.release()
+            except iiofab.Error as e:
+                return _give_up(self, "source", e)
         return n
 
 
@@ -139,6 +178,7 @@ class sink(gr.sync_block):
         self._stream = None
         self._free = None
         self._fill = 0
+        self.error = None
         self.written_samples = 0
         self.stream_stats = None
 
@@ -149,7 +189,7 @@ class sink(gr.sync_block):
 
     def stop(self):
         try:
-            if self._stream is not None:
+            if self._stream is not None and self.error is None:
                 if self._free is not None and self._fill:
                     self._stream.submit(self._free[0], self._fill)
                 self._free = None
@@ -167,7 +207,10 @@ class sink(gr.sync_block):
     def work(self, input_items, output_items):
         s = self._stream
         if self._free is None:
-            self._free = s.get_free(self._timeout)
+            try:
+                self._free = s.get_free(self._timeout)
+            except iiofab.Error as e:
+                return _give_up(self, "sink", e)
             self._fill = 0
         idx, view = self._free
         n = min(len(input_items[0]), s.block_scans - self._fill)
@@ -178,7 +221,10 @@ class sink(gr.sync_block):
         self._fill += n
         self.written_samples += n
         if self._fill == s.block_scans:
-            s.submit(idx)
             self._free = None
+            try:
+                s.submit(idx)
+            except iiofab.Error as e:
+                return _give_up(self, "sink", e)
         return n
 

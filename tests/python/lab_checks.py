@@ -16,6 +16,8 @@ failure.
   roundtrip  examples/python/roundtrip.grc compiled by grcc and run: the
              capture file is the ramp, the DAC consumed every scan with 0
              pattern errors, the loss tags sum to the C library's count (0)
+  stall      a source whose ADC delivers nothing within its timeout ends
+             the flowgraph with a TimeoutError in .error, no hang
   losstags   a slow GNU Radio consumer of a 2 MS/s counter stream: the
              "iiofab_lost" tags sum to the library's lost_samples (> 0),
              and at every tag the counter jumps by exactly its value
@@ -218,9 +220,10 @@ def do_roundtrip(ctx, uri, keyfile, src):
     check("roundtrip: the DAC consumed %d scans, %d pattern errors" % (consumed, errors),
           consumed == scans and errors == 0)
     lib_lost = tb.iiofab_source_0.stream_stats["lost_samples"]
+    unread = tb.iiofab_source_0.unread_lost_samples
     tagged = sum(v for _, v in collect.tags)
-    check("roundtrip: loss tags sum %d = the library's lost_samples %d" % (tagged, lib_lost),
-          tagged == lib_lost == 0)
+    check("roundtrip: loss tags sum %d + %d unread = the library's lost_samples %d"
+          % (tagged, unread, lib_lost), tagged + unread == lib_lost == 0)
 
 
 def do_losstags(ctx, uri, keyfile):
@@ -240,11 +243,31 @@ def do_losstags(ctx, uri, keyfile):
     lib_lost = src.stream_stats["lost_samples"]
     tagged = sum(v for _, v in collect.tags)
     tag_map = dict(collect.tags)
-    check("losstags: a slow consumer lost scans, each gap tagged: tags sum %d = the "
-          "library's lost_samples %d > 0" % (tagged, lib_lost), tagged == lib_lost > 0)
+    check("losstags: a slow consumer lost scans, each gap tagged: tags sum %d + %d in "
+          "blocks given back unread at stop = the library's lost_samples %d > 0"
+          % (tagged, src.unread_lost_samples, lib_lost),
+          tagged + src.unread_lost_samples == lib_lost and tagged > 0)
     check("losstags: at each of %d tags the counter jumps by its value, nowhere else"
           % len(tag_map), collect.jumps == {o: v for o, v in tag_map.items() if o > 0},
           "jumps %s vs tags %s" % (sorted(collect.jumps.items())[:4], sorted(tag_map.items())[:4]))
+
+
+def do_stall(ctx, uri, keyfile):
+    from gnuradio import gr, blocks
+    import iiofab.grblocks
+    adc = ctx.device(ADC)
+    set_attrs(adc, sampling_frequency=10, pattern="ramp")
+    tb = gr.top_block()
+    src = iiofab.grblocks.source(uri, ADC, ["voltage0"], block_size=64 * 1024, blocks=4,
+                                 psk_file=keyfile, timeout=4.0)
+    tb.connect(src, blocks.null_sink(2))
+    t0 = time.monotonic()
+    tb.start()
+    tb.wait()
+    took = time.monotonic() - t0
+    check("stall: the flowgraph ended after %.1f s with %r" % (took, src.error),
+          isinstance(src.error, TimeoutError) and isinstance(src.error, iiofab.Error)
+          and took < 15)
 
 
 CHECKS = {
@@ -253,6 +276,7 @@ CHECKS = {
     "cyclic": lambda ctx, uri, key, src: do_cyclic(ctx),
     "views": lambda ctx, uri, key, src: do_views(ctx),
     "roundtrip": do_roundtrip,
+    "stall": lambda ctx, uri, key, src: do_stall(ctx, uri, key),
     "losstags": lambda ctx, uri, key, src: do_losstags(ctx, uri, key),
 }
 
