@@ -11,6 +11,7 @@
  * libibverbs' own ibv_reg_dmabuf_mr. The MR is a struct verbs_mr from
  * malloc, which is what rxe's dereg_mr frees, so ibv_dereg_mr needs no
  * shim. Nothing else changes: the caller's code is untouched.
+ * IIOFAB_RXE_DMABUF_ERRNO (below) is the one test hook.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -75,6 +76,19 @@ static struct ibv_mr *shim_next(struct ibv_pd *pd, uint64_t offset, size_t lengt
 	return next(pd, offset, length, iova, fd, access);
 }
 
+/*
+ * Test hook: IIOFAB_RXE_DMABUF_ERRNO=N makes every rxe registration fail
+ * with errno N, as a driver refusing it would, so the lab can check how
+ * iiofabd reports a registration error that is not "not supported".
+ */
+static int shim_injected_errno(void)
+{
+	const char *v = getenv("IIOFAB_RXE_DMABUF_ERRNO");
+	int n = v ? atoi(v) : 0;
+
+	return n > 0 ? n : 0;
+}
+
 struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset, size_t length,
 				 uint64_t iova, int fd, int access)
 {
@@ -83,6 +97,11 @@ struct ibv_mr *ibv_reg_dmabuf_mr(struct ibv_pd *pd, uint64_t offset, size_t leng
 
 	if (!shim_is_rxe(pd->context))
 		return shim_next(pd, offset, length, iova, fd, access);
+	err = shim_injected_errno();
+	if (err) {
+		errno = err;
+		return NULL;
+	}
 	vmr = calloc(1, sizeof(*vmr));
 	if (!vmr) {
 		errno = ENOMEM;
