@@ -61,6 +61,9 @@ static void dereg_all(struct t_life *l)
 
 static void life_close(struct t_life *l)
 {
+	/* Disabled, the buffer signals every queued fence, so closing frees all. */
+	if (l->dev >= 0)
+		(void)t_buffer_enable(l->dev, false);
 	dereg_all(l);
 	if (l->pd)
 		ibv_dealloc_pd(l->pd);
@@ -75,6 +78,7 @@ static int life_open(struct t_life *l)
 	int ret;
 
 	memset(l, 0, sizeof(*l));
+	l->dev = -1;
 	l->st.chr_fd = l->st.buf_fd = l->st.arena.memfd = -1;
 	l->dev = t_find_device("adc0");
 	T_CHECK(l->dev >= 0, "no adc0");
@@ -82,6 +86,7 @@ static int life_open(struct t_life *l)
 	T_CHECK(!t_set_channels(l->dev, false, NCHANS, 0xf), "channels");
 	ret = t_stream_open(&l->st, l->dev, NBLOCKS, BLOCK_SIZE);
 	T_CHECK(!ret, "stream: %s", strerror(-ret));
+	T_CHECK(!t_buffer_enable(l->dev, true), "enable");
 	l->ctx = open_rxe();
 	T_CHECK(l->ctx, "open rxe0");
 	l->pd = ibv_alloc_pd(l->ctx);
@@ -93,7 +98,6 @@ static int life_open(struct t_life *l)
 					     l->st.arena.fds[i], IBV_ACCESS_REMOTE_READ);
 		T_CHECK(l->mr[i], "ibv_reg_dmabuf_mr block %u: %s", i, strerror(errno));
 	}
-	T_CHECK(!t_buffer_enable(l->dev, true), "enable");
 	T_CHECK(t_dmabuf_wait(l->st.arena.fds[0], 10000) == 1, "block 0 never completed");
 	return 0;
 }
