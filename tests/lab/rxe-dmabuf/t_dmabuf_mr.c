@@ -5,7 +5,10 @@
  * each block's rkey and checks them distinct, checks that an MR longer
  * than its dma-buf is refused with EINVAL (a real error, not "not
  * supported"), then deregisters everything. Exit 0 when all held.
+ * With "pageless": registers a dma-buf of t_pageless_dmabuf.ko (memory
+ * without struct pages) and expects EOPNOTSUPP.
  *   t_dmabuf_mr [DEVICE [BLOCKS [BLOCK_BYTES]]]     (default rxe0 4 65536)
+ *   t_dmabuf_mr DEVICE pageless
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,6 +117,33 @@ static int t_run(struct ibv_pd *pd, struct t_arena *a)
 	return fails;
 }
 
+/* A dma-buf without struct pages must be refused as "not supported". */
+static int t_pageless(struct ibv_pd *pd)
+{
+	int dev = open("/dev/t_pageless_dmabuf", O_RDWR | O_CLOEXEC), fd, err;
+	struct ibv_mr *mr;
+
+	if (dev < 0) {
+		perror("t_dmabuf_mr: /dev/t_pageless_dmabuf");
+		return 1;
+	}
+	fd = ioctl(dev, _IO('t', 1), 65536UL);
+	close(dev);
+	if (fd < 0) {
+		perror("t_dmabuf_mr: T_PAGELESS_CREATE");
+		return 1;
+	}
+	mr = ibv_reg_dmabuf_mr(pd, 0, 65536, 0, fd, IBV_ACCESS_LOCAL_WRITE |
+			       IBV_ACCESS_REMOTE_READ);
+	err = mr ? 0 : errno;
+	if (mr)
+		ibv_dereg_mr(mr);
+	close(fd);
+	printf("%s: a dma-buf without struct pages: %s\n", err == EOPNOTSUPP ? "PASS" : "FAIL",
+	       mr ? "registered" : strerror(err));
+	return err != EOPNOTSUPP;
+}
+
 static struct ibv_context *t_open(const char *name)
 {
 	struct ibv_device **list = ibv_get_device_list(NULL);
@@ -130,7 +160,8 @@ static struct ibv_context *t_open(const char *name)
 int main(int argc, char **argv)
 {
 	const char *dev = argc > 1 ? argv[1] : "rxe0";
-	unsigned int count = argc > 2 ? (unsigned int)atoi(argv[2]) : 4;
+	int pageless = argc > 2 && !strcmp(argv[2], "pageless");
+	unsigned int count = argc > 2 && !pageless ? (unsigned int)atoi(argv[2]) : 4;
 	size_t block = argc > 3 ? (size_t)atol(argv[3]) : 65536;
 	struct ibv_context *ctx;
 	struct t_arena a;
@@ -138,8 +169,8 @@ int main(int argc, char **argv)
 	int fails = 1;
 
 	if (!count || count > T_MAX_BLOCKS || !block || block % 4096) {
-		fprintf(stderr, "usage: t_dmabuf_mr [DEVICE [BLOCKS<=%d [BLOCK_BYTES, pages]]]\n",
-			T_MAX_BLOCKS);
+		fprintf(stderr, "usage: t_dmabuf_mr [DEVICE [BLOCKS<=%d [BLOCK_BYTES, pages]]]\n"
+			"       t_dmabuf_mr DEVICE pageless\n", T_MAX_BLOCKS);
 		return 2;
 	}
 	ctx = t_open(dev);
@@ -150,6 +181,11 @@ int main(int argc, char **argv)
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		goto out_close;
+	if (pageless) {
+		fails = t_pageless(pd);
+		ibv_dealloc_pd(pd);
+		goto out_close;
+	}
 	if (t_arena_make(&a, count, block)) {
 		perror("t_dmabuf_mr: arena");
 	} else {
