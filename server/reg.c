@@ -33,14 +33,18 @@ const struct srv_verbs_ops srv_verbs_default = {
 };
 
 /*
- * Errors that mean "this provider or this memory cannot do dmabuf MRs"
- * (rxe and siw answer EOPNOTSUPP before any syscall). Anything else, such
- * as ENOMEM or EFAULT, is a real failure and must not be papered over.
+ * Answers that mean "this provider or this memory cannot do dmabuf MRs":
+ * EOPNOTSUPP (a provider without the op, as rdma-core's rxe and siw answer
+ * before any syscall; a kernel driver without the verb; memory the driver
+ * cannot use), ENOSYS and EPROTONOSUPPORT from older stacks. Anything
+ * else is a real failure of a path the NIC has, and must not be papered
+ * over by another path: EINVAL (arguments the driver refused: a bug here
+ * or in the driver), ENOMEM, EFAULT, EPERM, EACCES...
  */
 static int dmabuf_unsupported(int err)
 {
-	return err == -EOPNOTSUPP || err == -ENOTSUP || err == -EINVAL ||
-	       err == -ENOSYS || err == -EPROTONOSUPPORT;
+	return err == -EOPNOTSUPP || err == -ENOTSUP || err == -ENOSYS ||
+	       err == -EPROTONOSUPPORT;
 }
 
 const char *srv_reg_path_name(enum srv_reg_path path)

@@ -31,7 +31,11 @@ iiofab bench, after a warm-up as long, ib_write_bw for the same volume as
 iiofab bench --push counts. Every row has the bytes its rate counts, the
 window it took them in (seconds) and the tool's whole run (wall_s).
 
-With a cluster in the plan, host1 measures the cluster rows last, the
+With reg_paths in the plan (a lab booted with the dma-buf rxe), the rows
+above run on iiofabd's memfd path, as on the stock rxe, and then iiofab
+bench and bench --push run on each registration path in turn at each of
+its sizes, a fresh iiofabd for each: results.json's reg_rows. With a
+cluster in the plan, host1 measures the cluster rows last, the
 other hosts taking part (cluster.py): results.json's cluster_rows.
 """
 
@@ -68,6 +72,11 @@ BENCH_MARKS = ("iiofab: bench: warm-up over, counting",
 STARTUP_PARTS = ("connect", "open", "start", "first_block", "total")
 # The simulated DAC's counters read around an iiofab push.
 DAC_ATTRS = ("underruns", "pattern_errors")
+# The registration paths side by side (--reg-paths, a lab with the dma-buf
+# rxe): dma-buf MRs, and the memfd path iiofabd takes when the shim answers
+# EOPNOTSUPP as the stock rxe provider does.
+REG_PATHS = ("dmabuf-mr", "memfd-mr")
+REG_FORCE_MEMFD = "IIOFAB_RXE_DMABUF_ERRNO=95"
 
 
 class BenchError(Exception):
@@ -637,7 +646,7 @@ class Driver:
 
     # iiofab ------------------------------------------------------------------
 
-    def iiofab_bench(self, size):
+    def iiofab_bench(self, size, record=True):
         p = self.plan
         # Bounded by time, as the other tools are by max_seconds; the
         # warm-up comes on top of it.
@@ -657,9 +666,9 @@ class Driver:
                 f["steady"] = (snaps[0], snaps[1], f["bytes"])
             return f
 
-        return self.measure("iiofab", "adc", size, "iiofabd", run)
+        return self.measure("iiofab", "adc", size, "iiofabd", run, record)
 
-    def iiofab_push(self, size):
+    def iiofab_push(self, size, record=True):
         """iiofab bench --push: the pattern filled into the registered
         blocks, the same volume ib_write_bw moves counted after the same
         warm-up as the ADC bench's."""
@@ -692,7 +701,7 @@ class Driver:
                 f["steady"] = (snaps[0], snaps[1], f["bytes"])
             return f
 
-        return self.measure("iiofab", "dac", size, "iiofabd", run)
+        return self.measure("iiofab", "dac", size, "iiofabd", run, record)
 
     # libiio ------------------------------------------------------------------
 
@@ -754,17 +763,9 @@ class Driver:
         if not self.board_info["sim"]:
             why = "no simulator on the board: %s" % self.board_info["sim_error"]
             return {"iiofabd": why, "iiod": why}
-        ans = self.board.ask("spawn", name="iiofabd", argv=[
-            p["iiofabd"], "--listen", "0.0.0.0", "--insecure"])
-        if not ans.get("ok"):
-            servers["iiofabd"] = "iiofabd did not start: %s" % ans.get("error")
-        else:
-            try:
-                retry([p["iiofab"], "info", "--insecure", "rdma://" + self.addr],
-                      20, 60, "iiofab info (waiting for iiofabd)")
-            except BenchError as e:
-                servers["iiofabd"] = "%s\n%s" % (e, self.board.ask(
-                    "stop", name="iiofabd").get("log", ""))
+        why = self.spawn_iiofabd(p.get("reg_paths", {}).get("main", "default"))
+        if why:
+            servers["iiofabd"] = why
         ans = self.board.ask("spawn", name="iiod", argv=["iiod"])
         if not ans.get("ok"):
             servers["iiod"] = "iiod did not start: %s" % ans.get("error")
@@ -774,6 +775,69 @@ class Driver:
             except BenchError as e:
                 servers["iiod"] = str(e)
         return servers
+
+    def spawn_iiofabd(self, path="default"):
+        """iiofabd on the board, answering; None, or why it is not. path
+        memfd-mr starts it with the lab shim answering "not supported" to
+        ibv_reg_dmabuf_mr, as the stock rxe provider does
+        (tests/lab/rxe-dmabuf); dmabuf-mr or default without."""
+        p = self.plan
+        env = ["env", REG_FORCE_MEMFD] if path == "memfd-mr" else []
+        ans = self.board.ask("spawn", name="iiofabd", argv=env + [
+            p["iiofabd"], "--listen", "0.0.0.0", "--insecure"])
+        if not ans.get("ok"):
+            return "iiofabd did not start: %s" % ans.get("error")
+        try:
+            retry([p["iiofab"], "info", "--insecure", "rdma://" + self.addr],
+                  20, 60, "iiofab info (waiting for iiofabd)")
+        except BenchError as e:
+            return "%s\n%s" % (e, self.board.ask("stop", name="iiofabd").get(
+                "log", ""))
+        return None
+
+    def server_reg_path(self):
+        """The registration path `iiofab stat` reports (the last stream's)."""
+        out = subprocess.run([self.plan["iiofab"], "stat", "--insecure",
+                              "rdma://" + self.addr], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=60)
+        m = re.search(r"^reg_path: (\S+)$", out.stdout.decode(errors="replace"),
+                      re.M)
+        return m.group(1) if m else None
+
+    def reg_path_rows(self, down, bench_ok, push_ok):
+        """iiofab bench and bench --push on each registration path in turn,
+        a fresh iiofabd each, paths side by side at each block size."""
+        self.results["reg_rows"] = []
+        if "iiofabd" in down:
+            self.note("registration paths not measured: %s" % down["iiofabd"])
+            return
+        for size in self.plan["reg_paths"]["sizes"]:
+            for direction, ok, fn in (("adc", bench_ok, self.iiofab_bench),
+                                      ("dac", push_ok, self.iiofab_push)):
+                if not ok:
+                    continue
+                for path in REG_PATHS:
+                    self.board.ask("stop", name="iiofabd")
+                    why = self.spawn_iiofabd(path)
+                    if why:
+                        row = {"tool": "iiofab", "dir": direction,
+                               "block_bytes": size, "status": "failed",
+                               "error": why}
+                    else:
+                        row = fn(size, record=False)
+                        row["reg_path"] = self.server_reg_path()
+                        if row["status"] == "ok" and row["reg_path"] != path:
+                            row["status"] = "failed"
+                            row["error"] = "iiofabd took %s" % row["reg_path"]
+                    row["reg_path_wanted"] = path
+                    self.results["reg_rows"].append(row)
+                    self.save()
+                    log("reg %-9s %s %8d B: %s" % (path, direction, size, (
+                        "%.2f MB/s, iiofabd %.3f s/GiB" % (
+                            row["mb_s"], row.get("server_cpu_s_per_gib", -1))
+                        if row["status"] == "ok" else row.get("error"))))
+        self.board.ask("stop", name="iiofabd")
+        self.spawn_iiofabd()
 
     def run(self):
         p = self.plan
@@ -799,6 +863,8 @@ class Driver:
                 self.rep = rep
                 self.one_round(size, down, bench_ok, bench_why, push_ok,
                                push_why, dac_needed)
+        if p.get("reg_paths"):
+            self.reg_path_rows(down, bench_ok, push_ok)
         if p.get("cluster"):
             self.cluster_rows(down, bench_ok, bench_why)
         for name in ("iiofabd", "iiod"):
@@ -812,6 +878,7 @@ class Driver:
         self.save()
         return 0 if all(r["status"] in ("ok", "unsupported")
                         for r in self.results["rows"] +
+                        self.results.get("reg_rows", []) +
                         self.results.get("cluster_rows", [])) else 1
 
     def one_round(self, size, down, bench_ok, bench_why, push_ok,

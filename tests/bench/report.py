@@ -271,6 +271,36 @@ def cluster_markdown(cl):
     return out
 
 
+def reg_markdown(results):
+    """The registration paths side by side (tests/bench/run --reg-paths)."""
+    paths = ("dmabuf-mr", "memfd-mr")
+    rows = {}
+    for r in results.get("reg_rows", []):
+        rows[(r["dir"], r["block_bytes"], r.get("reg_path_wanted"))] = r
+    out = ["### Registration paths (iiofabd, lab rxe with dma-buf MRs)\n",
+           "The same `iiofab bench` (ADC) and `iiofab bench --push ramp` (DAC) "
+           "runs as above, against a fresh iiofabd on each path in turn: "
+           "dmabuf-mr (one `ibv_reg_dmabuf_mr` per IIO block) and memfd-mr "
+           "(one `ibv_reg_mr` over the arena's memfd, taken when the lab shim "
+           "answers EOPNOTSUPP as the stock rxe provider does); `iiofab stat` "
+           "confirmed each path. MB/s and iiofabd CPU s per GiB over the "
+           "bench's counted window.\n",
+           "| direction | block | dmabuf-mr MB/s | memfd-mr MB/s | ratio "
+           "| dmabuf-mr iiofabd CPU s/GiB | memfd-mr iiofabd CPU s/GiB | ratio |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for direction in ("adc", "dac"):
+        for size in sorted({k[1] for k in rows if k[0] == direction}):
+            d, m = (rows.get((direction, size, p), {"status": "-"}) for p in paths)
+            rate = ratio(d.get("mb_s"), m.get("mb_s"))
+            cpu = ratio(d.get("server_cpu_s_per_gib"),
+                        m.get("server_cpu_s_per_gib"))
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                direction.upper(), fmt_size(size), cell(d, "mb_s"),
+                cell(m, "mb_s"), num(rate), cell(d, "server_cpu_s_per_gib", 3),
+                cell(m, "server_cpu_s_per_gib", 3), num(cpu)))
+    return "\n".join(out) + "\n"
+
+
 def per_host(values):
     return "-" if not values else " / ".join("%.2f" % v for v in values)
 
@@ -591,6 +621,8 @@ def build(results_path, outdir, command=None):
         results = json.load(f)
     summary = summarize(results)
     md = markdown(results, summary)
+    if results.get("reg_rows"):
+        md += "\n" + reg_markdown(results)
     os.makedirs(outdir, exist_ok=True)
     doc = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -630,6 +662,8 @@ def build(results_path, outdir, command=None):
         "dac": summary["dac"],
         "rows": results.get("rows", []),
     }
+    if results.get("reg_rows"):
+        doc["reg_rows"] = results["reg_rows"]
     if summary.get("cluster"):
         doc["cluster"] = summary["cluster"]
         doc["cluster_rows"] = results.get("cluster_rows", [])

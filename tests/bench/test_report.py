@@ -275,6 +275,30 @@ def t_cluster(results, fanout=(9.0, 17.0, 24.0), shard=(9.5, 18.0, 26.0),
     return results
 
 
+class RegPathsReportTest(ReportCase):
+
+    def test_paths_side_by_side(self):
+        res = t_results()
+        res["reg_rows"] = [
+            t_row("iiofab", "adc", 65536, 20.0, reg_path="dmabuf-mr",
+                  reg_path_wanted="dmabuf-mr", server_cpu_s_per_gib=2.0),
+            t_row("iiofab", "adc", 65536, 10.0, reg_path="memfd-mr",
+                  reg_path_wanted="memfd-mr", server_cpu_s_per_gib=4.0),
+            {"tool": "iiofab", "dir": "dac", "block_bytes": 65536,
+             "status": "failed", "error": "iiofabd took memfd-mr",
+             "reg_path_wanted": "dmabuf-mr"}]
+        md, summary, res = self.build(res)
+        self.assertIn("| ADC | 64 KiB | 20.00 | 10.00 | 2.00 | 2.000 | 4.000 "
+                      "| 0.50 |", md)
+        self.assertIn("| DAC | 64 KiB | FAIL | - | - | FAIL | - | - |", md)
+        with open(os.path.join(self.dir, "out", "bench.json")) as f:
+            self.assertEqual(len(json.load(f)["reg_rows"]), 3)
+
+    def test_no_reg_rows_no_table(self):
+        md, _, _ = self.build(t_results())
+        self.assertNotIn("Registration paths", md)
+
+
 class ClusterReportTest(ReportCase):
     def test_cluster_table_ratios_and_targets(self):
         md, summary, res = self.build(t_cluster(t_results()))

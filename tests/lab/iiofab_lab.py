@@ -29,6 +29,9 @@ MAX_HOSTS = 8
 INITRAMFS_MODULES = ("netfs", "9pnet", "9pnet_virtio", "9p")
 BOOT_TIMEOUT_DEFAULT = 180
 PR_SET_PDEATHSIG = 1
+RXE_MODES = ("stock", "dmabuf")
+RXE_DMABUF_DIR = os.path.join(LAB_DIR, "rxe-dmabuf")
+RXE_DMABUF_SHIM = "tests/lab/rxe-dmabuf/libiiofab_rxe_dmabuf.so"
 
 
 class LabError(Exception):
@@ -90,6 +93,13 @@ def parse_args(argv):
     run.add_argument("--kernel", metavar="VERSION_OR_PATH",
                      default=os.environ.get("IIOFAB_LAB_KERNEL"),
                      help="guest kernel (default: scripts/setup --kernel)")
+    run.add_argument("--rxe", choices=RXE_MODES, default=os.environ.get(
+                     "IIOFAB_LAB_RXE", "stock"),
+                     help="stock: the guest kernel's rdma_rxe; dmabuf: the "
+                     "lab's rxe with dma-buf MRs (tests/lab/rxe-dmabuf/, "
+                     "built by scripts/setup) and its ibv_reg_dmabuf_mr "
+                     "shim preloaded in every guest command (default: "
+                     "$IIOFAB_LAB_RXE or stock)")
     run.add_argument("--append", default="", metavar="ARGS",
                      help="extra guest kernel command-line arguments")
     run.add_argument("--build-dir", metavar="DIR",
@@ -120,8 +130,14 @@ Exit status: 0 when every command exited 0; 1 when a command failed, a guest
 did not boot or the timeout passed (the failing command and the tail of its
 guest's console are printed); 2 for usage errors.
 
+With --rxe dmabuf every guest loads the lab's rdma_rxe.ko (dma-buf MRs)
+instead of the kernel's, and runs its commands with LD_PRELOAD set to the
+ibv_reg_dmabuf_mr shim; IIOFAB_LAB_RXE is set to the mode in every guest.
+See tests/lab/rxe-dmabuf/README.md.
+
 Environment: IIOFAB_LAB_ACCEL (auto, kvm, tcg), IIOFAB_LAB_KERNEL,
-IIOFAB_BUILD_DIR, IIOFAB_LAB_CACHE (initramfs cache directory).
+IIOFAB_LAB_RXE (stock, dmabuf), IIOFAB_BUILD_DIR, IIOFAB_LAB_CACHE
+(initramfs cache directory).
 
 Example:
   tests/lab/lab run --board 'rdma link' --host 'ibv_devinfo'
@@ -150,6 +166,32 @@ def kernel_cmdline(index, hosts, repo, build_dir, extra=""):
     if extra:
         parts.append(extra)
     return " ".join(parts)
+
+
+def rxe_cmdline(mode, build_dir, module=None):
+    """Kernel command-line words that make guest-init load the lab's rxe
+    with dma-buf MRs and preload its shim; nothing for the stock rxe.
+    Missing pieces fail here: a lab asked for dma-buf MRs never quietly
+    boots the stock rxe."""
+    if mode == "stock":
+        return ""
+    if module is None:
+        res = subprocess.run([os.path.join(RXE_DMABUF_DIR, "build-module"),
+                              "--path"], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise LabError("cannot locate the dma-buf rxe: "
+                           + res.stderr.strip())
+        module = res.stdout.strip()
+    if not os.path.exists(module):
+        raise LabError("%s is not built; run scripts/setup" % module)
+    shim = os.path.join(build_dir, RXE_DMABUF_SHIM)
+    if not os.path.exists(shim):
+        raise LabError("%s is not built; run scripts/build" % shim)
+    for value in (module, shim):
+        if re.search(r"\s", value):
+            raise LabError("paths with spaces cannot pass the kernel "
+                           "command line: %r" % value)
+    return "iiofab.rxe_ko=%s iiofab.preload=%s" % (module, shim)
 
 
 def board_nic_args(ports):
@@ -448,12 +490,15 @@ class Lab:
         build_dir = os.path.abspath(a.build_dir)
         accel = choose_accel(a.accel)
         self.log("accelerator: " + accel)
+        append = " ".join(x for x in (rxe_cmdline(a.rxe, build_dir),
+                                      a.append) if x)
+        self.log("rxe: " + a.rxe)
         ports = free_ports(max(a.hosts, 1))
         for index in range(a.hosts + 1):
             console = self.path(guest_name(index) + ".console")
             argv = qemu_argv(index, a.hosts, accel, kernel, initrd, a.memory,
                              repo, build_dir, self.run_dir, console, ports,
-                             a.append)
+                             append)
             self.guests.append(Guest(index, argv, console))
         board = self.guests[0]
         board.start(a.verbose)

@@ -42,6 +42,31 @@ class Cmdline(unittest.TestCase):
             lab.kernel_cmdline(0, 1, "/a b", "/b")
 
 
+class RxeMode(unittest.TestCase):
+    def test_stock_adds_nothing(self):
+        self.assertEqual(lab.rxe_cmdline("stock", "/b"), "")
+
+    def test_dmabuf_names_module_and_shim(self):
+        with tempfile.TemporaryDirectory() as d:
+            ko = os.path.join(d, "rdma_rxe.ko")
+            shim = os.path.join(d, lab.RXE_DMABUF_SHIM)
+            os.makedirs(os.path.dirname(shim))
+            open(ko, "w").close()
+            open(shim, "w").close()
+            line = lab.rxe_cmdline("dmabuf", d, ko)
+            self.assertIn("iiofab.rxe_ko=" + ko, line)
+            self.assertIn("iiofab.preload=" + shim, line)
+
+    def test_dmabuf_missing_pieces_fail(self):
+        with tempfile.TemporaryDirectory() as d:
+            ko = os.path.join(d, "rdma_rxe.ko")
+            with self.assertRaises(lab.LabError):
+                lab.rxe_cmdline("dmabuf", d, ko)
+            open(ko, "w").close()
+            with self.assertRaises(lab.LabError):
+                lab.rxe_cmdline("dmabuf", d, ko)
+
+
 class QemuArgv(unittest.TestCase):
     def argv(self, index, accel="tcg"):
         return lab.qemu_argv(index, 2, accel, "/k", "/i", 512, "/r", "/r/b",

@@ -186,9 +186,9 @@ static void t_fallback_eopnotsupp(void **state)
 	t_fallback(state, EOPNOTSUPP);	/* rxe, siw */
 }
 
-static void t_fallback_einval(void **state)
+static void t_fallback_eprotonosupport(void **state)
 {
-	t_fallback(state, EINVAL);
+	t_fallback(state, EPROTONOSUPPORT);
 }
 
 static void t_fallback_enosys(void **state)
@@ -196,17 +196,33 @@ static void t_fallback_enosys(void **state)
 	t_fallback(state, ENOSYS);	/* old kernel without the verb */
 }
 
-static void t_real_error_is_not_hidden(void **state)
+/* A real error is the caller's to report: no silent path change. */
+static void t_real_error(void **state, int err)
 {
 	struct t_env *e = *state;
 	struct srv_reg *reg = NULL;
 
-	/* ENOMEM is exhaustion, not "unsupported": no silent path change. */
-	e->mock.dmabuf_errno = ENOMEM;
-	assert_int_equal(srv_reg_create(&reg, &t_ops, &e->mock.pd, &e->req), -ENOMEM);
+	e->mock.dmabuf_errno = err;
+	assert_int_equal(srv_reg_create(&reg, &t_ops, &e->mock.pd, &e->req), -err);
 	assert_null(reg);
 	assert_int_equal(e->mock.reg_mr_calls, 0);
 	assert_int_equal(e->mock.live, 0);
+}
+
+static void t_real_error_is_not_hidden(void **state)
+{
+	t_real_error(state, ENOMEM);	/* exhaustion */
+}
+
+static void t_einval_is_not_unsupported(void **state)
+{
+	/* The driver has the verb and refused these arguments. */
+	t_real_error(state, EINVAL);
+}
+
+static void t_eperm_is_not_unsupported(void **state)
+{
+	t_real_error(state, EPERM);
 }
 
 static void t_partial_dmabuf_unwinds(void **state)
@@ -289,9 +305,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_dmabuf_path, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_fallback_eopnotsupp, t_setup, t_teardown),
-		cmocka_unit_test_setup_teardown(t_fallback_einval, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(t_fallback_eprotonosupport, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_fallback_enosys, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_real_error_is_not_hidden, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(t_einval_is_not_unsupported, t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(t_eperm_is_not_unsupported, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_partial_dmabuf_unwinds, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_partial_unsupported_falls_back_clean, t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(t_memfd_failure, t_setup, t_teardown),

@@ -7,7 +7,10 @@
  * again, CLOSE twice. For DAC streams: FREE credits, SUBMIT refusals that
  * change nothing, RELEASE refused, and an RDMA WRITE into an ADC arena
  * failing with a remote access error while the server keeps serving.
- *   t_srv_proto ADDR PORT KEYFILE [all|dac]
+ * With "blocks REG_PATH": the block table of that registration path (each
+ * block its own rkey on dmabuf-mr, the arena's on memfd-mr) and READs and
+ * WRITEs with the wrong block's rkey or outside a block, refused by the NIC.
+ *   t_srv_proto ADDR PORT KEYFILE [all|dac|blocks dmabuf-mr|memfd-mr]
  */
 #include <errno.h>
 #include <poll.h>
@@ -392,8 +395,9 @@ static int t_open(struct t_env *e, struct t_conn *c, const char *dev, uint8_t di
 	return 0;
 }
 
-/* One signalled RDMA WRITE of len bytes of buf; the completion status. */
-static int t_write(struct t_conn *c, void *buf, size_t len, uint64_t addr, uint32_t rkey)
+/* One signalled RDMA WRITE (or READ) of len bytes of buf; the completion status. */
+static int t_rdma(struct t_conn *c, int write, void *buf, size_t len, uint64_t addr,
+		  uint32_t rkey)
 {
 	struct ibv_mr *mr = ibv_reg_mr(c->id->pd, buf, len, IBV_ACCESS_LOCAL_WRITE);
 	struct ibv_wc wc;
@@ -401,7 +405,8 @@ static int t_write(struct t_conn *c, void *buf, size_t len, uint64_t addr, uint3
 
 	if (!mr)
 		return -1;
-	ret = rdma_post_write(c->id, NULL, buf, len, mr, IBV_SEND_SIGNALED, addr, rkey);
+	ret = write ? rdma_post_write(c->id, NULL, buf, len, mr, IBV_SEND_SIGNALED, addr, rkey) :
+		      rdma_post_read(c->id, NULL, buf, len, mr, IBV_SEND_SIGNALED, addr, rkey);
 	if (!ret)
 		ret = rdma_get_send_comp(c->id, &wc) == 1 ? (int)wc.status : -1;
 	ibv_dereg_mr(mr);
@@ -492,7 +497,7 @@ static void t_dac(struct t_env *e, struct t_conn *c)
 		ramp[2 * i] = (uint8_t)v;
 		ramp[2 * i + 1] = (uint8_t)(v >> 8);
 	}
-	t = t_write(c, ramp, sizeof(ramp), si.blocks[0].addr, si.blocks[0].rkey);
+	t = t_rdma(c, 1, ramp, sizeof(ramp), si.blocks[0].addr, si.blocks[0].rkey);
 	t_ok(e, t == IBV_WC_SUCCESS, "RDMA WRITE into a granted DAC block (%s)",
 	     t >= 0 ? ibv_wc_status_str((enum ibv_wc_status)t) : "post failed");
 	t_submit1(e, c, sid, 9, 65536, IIOFAB_WIRE_STATUS_BAD_BLOCK, "SUBMIT block 9 of 4");
@@ -550,7 +555,7 @@ static void t_write_to_adc(struct t_env *e)
 		return;
 	}
 	if (t_open(e, &c, "iiofab-sim-adc", IIOFAB_WIRE_DIR_IN, &si, "OPEN_STREAM on the ADC") == 0) {
-		t = t_write(&c, junk, sizeof(junk), si.blocks[0].addr, si.blocks[0].rkey);
+		t = t_rdma(&c, 1, junk, sizeof(junk), si.blocks[0].addr, si.blocks[0].rkey);
 		t_ok(e, t == IBV_WC_REM_ACCESS_ERR,
 		     "RDMA WRITE into an ADC block fails with a remote access error (%s)",
 		     t >= 0 ? ibv_wc_status_str((enum ibv_wc_status)t) : "post failed");
@@ -572,15 +577,99 @@ static void t_write_to_adc(struct t_env *e)
 	t_close(&c);
 }
 
+/*
+ * Each block's own rkey, and the NIC's bounds: one access per connection
+ * (a refused one leaves the QP in error), on 4 blocks of 64 KiB. ok_dmabuf
+ * and ok_memfd: whether it must succeed on that registration path (one MR
+ * per block, or one over the arena).
+ */
+struct t_access {
+	const char *what;
+	uint8_t dir;
+	unsigned int blk, key_blk;
+	int64_t off;	/* from the start of block blk */
+	int ok_dmabuf, ok_memfd;
+};
+
+#define T_BLK 65536
+static const struct t_access t_accesses[] = {
+	{ "READ of ADC block 3 with its own rkey", IIOFAB_WIRE_DIR_IN, 3, 3, 0, 1, 1 },
+	{ "READ of the last page of ADC block 3", IIOFAB_WIRE_DIR_IN, 3, 3, T_BLK - 4096, 1, 1 },
+	{ "READ of ADC block 1 with block 0's rkey", IIOFAB_WIRE_DIR_IN, 1, 0, 0, 0, 1 },
+	{ "READ across the end of ADC block 0", IIOFAB_WIRE_DIR_IN, 0, 0, T_BLK - 2048, 0, 1 },
+	{ "READ past the end of the ADC arena", IIOFAB_WIRE_DIR_IN, 3, 3, T_BLK - 2048, 0, 0 },
+	{ "READ before ADC block 0", IIOFAB_WIRE_DIR_IN, 0, 0, -4096, 0, 0 },
+	{ "WRITE into DAC block 2 with its own rkey", IIOFAB_WIRE_DIR_OUT, 2, 2, 0, 1, 1 },
+	{ "WRITE into DAC block 2 with block 1's rkey", IIOFAB_WIRE_DIR_OUT, 2, 1, 0, 0, 1 },
+	{ "WRITE past the end of the DAC arena", IIOFAB_WIRE_DIR_OUT, 3, 3, T_BLK - 2048, 0, 0 },
+};
+
+static void t_access1(struct t_env *e, const struct t_access *a, int dmabuf)
+{
+	static uint8_t page[4096];
+	struct iiofab_msg_stream_info si;
+	int want = dmabuf ? a->ok_dmabuf : a->ok_memfd, t;
+	struct t_conn c;
+
+	if (t_connect(e, &c) || t_handshake(e, &c)) {
+		t_ok(e, 0, "connect for: %s", a->what);
+		return;
+	}
+	if (t_open(e, &c, a->dir == IIOFAB_WIRE_DIR_IN ? "iiofab-sim-adc" : "iiofab-sim-dac",
+		   a->dir, &si, "OPEN_STREAM") == 0) {
+		t = t_rdma(&c, a->dir == IIOFAB_WIRE_DIR_OUT, page, sizeof(page),
+			   si.blocks[a->blk].addr + (uint64_t)a->off, si.blocks[a->key_blk].rkey);
+		t_ok(e, want ? t == IBV_WC_SUCCESS : t == IBV_WC_REM_ACCESS_ERR,
+		     "%s: %s (%s)", a->what, want ? "succeeds" : "fails with a remote access error",
+		     t >= 0 ? ibv_wc_status_str((enum ibv_wc_status)t) : "post failed");
+	}
+	t_close(&c);
+}
+
+static void t_blocks(struct t_env *e, const char *path)
+{
+	int dmabuf = !strcmp(path, iiofab_wire_reg_path_name(IIOFAB_WIRE_REG_DMABUF));
+	struct iiofab_msg_stream_info si;
+	struct t_conn c;
+	int distinct = 1, same = 1;
+
+	if (t_connect(e, &c) || t_handshake(e, &c)) {
+		t_ok(e, 0, "connect for the block table");
+		return;
+	}
+	if (t_open(e, &c, "iiofab-sim-adc", IIOFAB_WIRE_DIR_IN, &si, "OPEN_STREAM on the ADC")) {
+		t_close(&c);
+		return;
+	}
+	t_ok(e, !strcmp(iiofab_wire_reg_path_name(si.reg_path), path),
+	     "STREAM_INFO says %s (%s)", path, iiofab_wire_reg_path_name(si.reg_path));
+	for (unsigned int i = 0; i < si.block_count; i++) {
+		printf("block %u: addr 0x%llx rkey 0x%x\n", i,
+		       (unsigned long long)si.blocks[i].addr, si.blocks[i].rkey);
+		same &= si.blocks[i].rkey == si.blocks[0].rkey;
+		for (unsigned int j = 0; j < i; j++)
+			distinct &= si.blocks[i].rkey != si.blocks[j].rkey;
+		distinct &= si.blocks[i].rkey != si.gen_rkey;
+	}
+	printf("generation table: addr 0x%llx rkey 0x%x\n", (unsigned long long)si.gen_addr,
+	       si.gen_rkey);
+	t_ok(e, dmabuf ? distinct : same, dmabuf ? "every block has its own rkey" :
+						   "every block shares the arena's rkey");
+	t_close(&c);
+	for (size_t i = 0; i < sizeof(t_accesses) / sizeof(t_accesses[0]); i++)
+		t_access1(e, &t_accesses[i], dmabuf);
+}
+
 int main(int argc, char **argv)
 {
 	struct t_env e = { 0 };
 	struct t_conn c;
 	FILE *f;
 
-	if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "all") &&
-				      strcmp(argv[4], "dac"))) {
-		fprintf(stderr, "usage: t_srv_proto ADDR PORT KEYFILE [all|dac]\n");
+	if (argc < 4 || argc > 6 || (argc == 5 && strcmp(argv[4], "all") &&
+				      strcmp(argv[4], "dac")) ||
+	    (argc == 6 && strcmp(argv[4], "blocks"))) {
+		fprintf(stderr, "usage: t_srv_proto ADDR PORT KEYFILE [all|dac|blocks REG_PATH]\n");
 		return 2;
 	}
 	e.addr = argv[1];
@@ -593,6 +682,11 @@ int main(int argc, char **argv)
 	if (e.key_len && e.key[e.key_len - 1] == '\n')
 		e.key_len--;
 
+	if (argc == 6) {
+		t_blocks(&e, argv[5]);
+		printf("%d of %d block checks passed\n", e.checks - e.fails, e.checks);
+		return e.fails != 0;
+	}
 	if (argc == 4 || !strcmp(argv[4], "all"))
 		t_before_auth(&e);
 	if (t_connect(&e, &c)) {
