@@ -186,8 +186,12 @@ class Context:
         self._ptr = ptr
         if self._psk is not None:
             ctypes.memset(self._psk, 0, len(psk))
-        self.devices = [Device(self, lib.iiofab_ctx_get_device(ptr, i))
-                        for i in range(lib.iiofab_ctx_get_devices_count(ptr))]
+        try:
+            self.devices = [Device(self, lib.iiofab_ctx_get_device(ptr, i))
+                            for i in range(lib.iiofab_ctx_get_devices_count(ptr))]
+        except BaseException:
+            self.close()
+            raise
 
     def _handle(self):
         if self._ptr is None:
@@ -586,6 +590,19 @@ class _Stream:
         self.context._streams.append(self)
         self._what = what
 
+    def _adopt(self, dev, ptr, what):
+        """_Stream.__init__, closing the library's stream if it fails (a
+        scan format numpy cannot hold, say), so that no stream is left
+        open on the context."""
+        try:
+            _Stream.__init__(self, dev, ptr, what)
+        except BaseException:
+            self._ptr = None
+            lib.iiofab_stream_close(ptr)
+            if self in dev.context._streams:
+                dev.context._streams.remove(self)
+            raise
+
     @property
     def dtype(self):
         """A sample's dtype (2-D blocks) or a scan's (structured blocks)."""
@@ -710,7 +727,7 @@ class InputStream(_Stream):
         self._held = set()
         self._carry = None
         self._out = ctypes.POINTER(_lib.Block)()
-        super().__init__(dev, ptr, "input stream on %s" % dev.id)
+        self._adopt(dev, ptr, "input stream on %s" % dev.id)
 
     def next(self, timeout=None):
         """The next block, waiting up to timeout seconds (None: the op
@@ -782,7 +799,7 @@ class OutputStream(_Stream):
             dev.context._handle(), dev._ptr, mask, block_size, blocks,
             ctypes.byref(ptr)), "open output stream on %s" % dev.id)
         self._leases = {}
-        super().__init__(dev, ptr, "output stream on %s" % dev.id)
+        self._adopt(dev, ptr, "output stream on %s" % dev.id)
 
     def get_free(self, timeout=None):
         """(index, view): a block the converter is done with, and a writable

@@ -101,3 +101,24 @@ def test_library_from_environment_or_a_clear_import_error():
     assert r.returncode != 0
     assert "cannot load libiiofab (/nonexistent/libiiofab.so.0)" in r.stderr
     assert "IIOFAB_LIBRARY" in r.stderr
+
+
+def test_a_stream_that_cannot_be_described_is_closed(monkeypatch):
+    """A stream whose layout the binding refuses (say a scan format numpy
+    cannot hold) is closed in the library at once, not left open."""
+    closed = []
+
+    def refuse(self, dev, ptr, what):
+        self._ptr = ptr
+        raise ValueError("iiofab: 24-bit sample storage has no numpy type")
+    monkeypatch.setattr(iiofab._Stream, "__init__", refuse)
+    monkeypatch.setattr(iiofab.lib, "iiofab_stream_close", closed.append)
+
+    class Ctx:
+        _streams = []
+    dev = object.__new__(iiofab.Device)
+    dev.context, dev.id = Ctx(), "iio:device0"
+    s = object.__new__(iiofab.InputStream)
+    with pytest.raises(ValueError, match="24-bit"):
+        s._adopt(dev, 0x1234, "input stream on iio:device0")
+    assert closed == [0x1234] and s._ptr is None and Ctx._streams == []
