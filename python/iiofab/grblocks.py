@@ -35,7 +35,9 @@ def _give_up(block, what, err):
     return -1
 
 
-def _open_device(uri, psk_file, device, channels, timeout):
+def _open_device(uri, psk_file, device, channels, timeout, type_name, what):
+    """The connection, the device, its enabled channels in scan order and
+    their GNU Radio signature; the connection is closed if any fails."""
     ctx = iiofab.connect(uri, psk_file=psk_file or None, timeout=timeout, op_timeout=timeout,
                          client_name="gr-iiofab")
     try:
@@ -44,7 +46,7 @@ def _open_device(uri, psk_file, device, channels, timeout):
         chans = [c for c in dev.channels if c.output == dev.is_output and
                  c.scan_index is not None and mask >> c.scan_index & 1]
         chans.sort(key=lambda c: c.scan_index)
-        return ctx, dev, chans
+        return ctx, dev, chans, _signature(chans, type_name, what)
     except BaseException:
         ctx.close()
         raise
@@ -63,15 +65,16 @@ def _signature(chans, type_name, what):
     return dtypes
 
 
+def _column(stream, view, index, channel_id):
+    """One channel's samples in a block view, whatever the layout."""
+    return view[channel_id] if stream.layout.structured else view[:, index]
+
+
 class source(gr.sync_block):
     def __init__(self, uri, device, channels=(), block_size=1 << 20, blocks=8,
                  mode="exclusive", psk_file="", samples=0, type="short", timeout=5.0):
-        self._ctx, self._dev, chans = _open_device(uri, psk_file, device, channels, timeout)
-        try:
-            dtypes = _signature(chans, type, "source")
-        except BaseException:
-            self._ctx.close()
-            raise
+        self._ctx, self._dev, chans, dtypes = _open_device(uri, psk_file, device, channels,
+                                                           timeout, type, "source")
         gr.sync_block.__init__(self, name="iiofab_source", in_sig=None, out_sig=dtypes)
         self._channels = [c.id for c in chans]
         self._args = (block_size, blocks, mode)
@@ -145,10 +148,8 @@ class source(gr.sync_block):
         n = min(len(output_items[0]), blk.samples - self._pos)
         if self._limit:
             n = min(n, self._limit - self._produced)
-        data = blk.data
-        structured = self._stream.layout.structured
         for i, out in enumerate(output_items):
-            col = data[self._channels[i]] if structured else data[:, i]
+            col = _column(self._stream, blk.data, i, self._channels[i])
             out[:n] = col[self._pos:self._pos + n]
         self._pos += n
         self._produced += n
@@ -165,12 +166,8 @@ class source(gr.sync_block):
 class sink(gr.sync_block):
     def __init__(self, uri, device, channels=(), block_size=1 << 20, blocks=8,
                  psk_file="", type="short", timeout=5.0):
-        self._ctx, self._dev, chans = _open_device(uri, psk_file, device, channels, timeout)
-        try:
-            dtypes = _signature(chans, type, "sink")
-        except BaseException:
-            self._ctx.close()
-            raise
+        self._ctx, self._dev, chans, dtypes = _open_device(uri, psk_file, device, channels,
+                                                           timeout, type, "sink")
         gr.sync_block.__init__(self, name="iiofab_sink", in_sig=dtypes, out_sig=None)
         self._channels = [c.id for c in chans]
         self._args = (block_size, blocks)
@@ -214,10 +211,8 @@ class sink(gr.sync_block):
             self._fill = 0
         idx, view = self._free
         n = min(len(input_items[0]), s.block_scans - self._fill)
-        structured = s.layout.structured
         for i, inp in enumerate(input_items):
-            col = view[self._channels[i]] if structured else view[:, i]
-            col[self._fill:self._fill + n] = inp[:n]
+            _column(s, view, i, self._channels[i])[self._fill:self._fill + n] = inp[:n]
         self._fill += n
         self.written_samples += n
         if self._fill == s.block_scans:
