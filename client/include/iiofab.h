@@ -87,7 +87,9 @@ struct iiofab_params {
 
 /*
  * Connects to "rdma://host[:port]", authenticates and loads the device
- * table (so the device/channel getters below never fail or block).
+ * table (so the device/channel getters below never fail or block). The
+ * connection's QP resends an unacknowledged packet after 268 ms (local ACK
+ * timeout 2^16 x 4.096 us), up to 7 times before it fails.
  */
 int iiofab_connect(const char *uri, const struct iiofab_params *params,
 		   struct iiofab_ctx **out);
@@ -374,6 +376,21 @@ int iiofab_stream_get_free(struct iiofab_stream *stream, int timeout_ms,
  */
 int iiofab_stream_submit(struct iiofab_stream *stream, int block,
 			 size_t bytes, unsigned int flags);
+/*
+ * The converter starts (its buffer is enabled) with the first SUBMIT the
+ * server receives; by default that is the first block submitted, so the
+ * converter runs one block ahead of the link from the start, and a link
+ * that stalls for longer (a lost packet on soft-RoCE costs an ACK timeout,
+ * about 0.5 s) underruns it. With a prefill of blocks (1..block count,
+ * default 1) submitted blocks are RDMA-written at once but announced only
+ * when that many are on the board, in one SUBMIT, and the converter starts
+ * with all of them queued. The prefill ends early, sending what is held,
+ * when the application waits in iiofab_stream_get_free() with no free block
+ * in hand, drains, closes, or submits a cyclic block. Returns 0, -EINVAL
+ * (not an output stream, blocks out of range) or -EBUSY (already started
+ * playing).
+ */
+int iiofab_stream_set_prefill(struct iiofab_stream *stream, unsigned int blocks);
 /*
  * Waits until the converter consumed every submitted block (except a
  * cyclic one that is still repeating). timeout_ms (< 0: the op timeout)

@@ -9,7 +9,10 @@
  * that its slot's previous WRITE reached the board.
  *
  * SUBMIT entries go out at once when a send slot is free; otherwise they
- * gather and leave as one message when the next send completes.
+ * gather and leave as one message when the next send completes. Before the
+ * first SUBMIT leaves they are held until the prefill is reached, so that
+ * the converter, enabled by that SUBMIT, starts with that many blocks
+ * already on the board instead of one block ahead of the link.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +45,8 @@ struct dac {
 	struct iiofab_wire_submit_entry *sub_q;	/* not yet in a SUBMIT */
 	unsigned int n_sub;
 	uint64_t consumed;		/* credits returned after a submit */
+	unsigned int prefill;		/* blocks held back before the first SUBMIT */
+	bool primed;			/* the first SUBMIT has been let go */
 	struct iiofab_msg_submit sub_msg;	/* encode scratch */
 };
 
@@ -91,7 +96,7 @@ static void flush_submits(struct iiofab_stream *s)
 	struct iiofab_msg_submit *m = &d->sub_msg;
 	int ret;
 
-	if (!d->n_sub)
+	if (!d->n_sub || (!d->primed && d->n_sub < d->prefill))
 		return;
 	m->stream_id = s->id;
 	m->count = (uint16_t)d->n_sub;
@@ -107,7 +112,17 @@ static void flush_submits(struct iiofab_stream *s)
 	for (unsigned int i = 0; i < d->n_sub; i++)
 		d->blocks[d->sub_q[i].block].unsent = false;
 	d->n_sub = 0;
+	d->primed = true;
 	s->stats.submits_sent++;
+}
+
+/* The prefill ends early when waiting for it could only stall: nothing
+ * more can be submitted (no credit in hand, a drain, a close) or the
+ * application asked for a waveform, which starts at once. */
+static void end_prefill(struct iiofab_stream *s)
+{
+	dac_of(s)->prefill = 0;
+	flush_submits(s);
 }
 
 static void write_done(struct transport_op *op, int status)
@@ -193,6 +208,7 @@ static bool drained_or_moved(void *arg)
  */
 static int drain(struct iiofab_stream *s, int timeout_ms)
 {
+	end_prefill(s);
 	while (!drained(s)) {
 		struct drain_wait w = { .s = s, .consumed = dac_of(s)->consumed };
 		int ret;
@@ -233,6 +249,7 @@ static int dac_init(struct iiofab_stream *s)
 		return -ENOMEM;
 	s->dir = d;
 	d->cyclic_blk = -1;
+	d->prefill = 1;
 	d->blocks = calloc(n, sizeof(*d->blocks));
 	d->credits = (struct index_ring){ .v = calloc(n, sizeof(uint32_t)), .cap = n };
 	d->sub_q = calloc(n, sizeof(*d->sub_q));
@@ -327,6 +344,7 @@ int iiofab_stream_get_free(struct iiofab_stream *s, int timeout_ms, void **data)
 	if (!d->credits.count) {
 		if (s->err)
 			return s->err;
+		end_prefill(s);
 		ret = ctx_wait(s->ctx, timeout_ms, credit_available, s);
 		if (ret)
 			return ret;
@@ -381,7 +399,20 @@ int iiofab_stream_submit(struct iiofab_stream *s, int block, size_t bytes,
 	s->stats.blocks++;
 	s->stats.bytes += bytes;
 	s->stats.samples += bytes / s->scan_bytes;
-	flush_submits(s);
+	if (flags & IIOFAB_SUBMIT_CYCLIC)
+		end_prefill(s);
+	else
+		flush_submits(s);
+	return 0;
+}
+
+int iiofab_stream_set_prefill(struct iiofab_stream *s, unsigned int blocks)
+{
+	if (s->ops != &dac_ops || !blocks || blocks > s->block_count)
+		return -EINVAL;
+	if (dac_of(s)->primed)
+		return -EBUSY;
+	dac_of(s)->prefill = blocks;
 	return 0;
 }
 

@@ -394,6 +394,17 @@ static int play_stream(struct play *p)
 {
 	int ret;
 
+	if (!p->o->cyclic) {
+		unsigned int prefill = p->o->prefill ? p->o->prefill :
+				       iiofab_stream_get_block_count(p->s.stream);
+
+		ret = iiofab_stream_set_prefill(p->s.stream, prefill);
+		if (ret) {
+			tool_err("cannot set a prefill of %u block(s): %s", prefill,
+				 iiofab_strerror(ret));
+			return TOOL_EXIT_FAIL;
+		}
+	}
 	if (tool_session_start(&p->s))
 		return TOOL_EXIT_FAIL;
 	tool_wait_attach(&p->w, p->s.stream);
@@ -437,6 +448,12 @@ static int run_play(const struct tool_opts *o)
 	if (o->seconds > 0 && !o->cyclic)
 		return tool_usage("%s", "--seconds applies to --cyclic only "
 				  "(a plain play ends with its input)");
+	if (o->prefill && o->cyclic)
+		return tool_usage("%s", "--prefill does not apply to --cyclic "
+				  "(the waveform starts at once)");
+	if (o->prefill > o->blocks)
+		return tool_usage("--prefill %u is more than the %u block(s) of --blocks",
+				  o->prefill, o->blocks);
 	tool_progress_init(&p.pr, o);
 	if (!play_prepare(&p) &&
 	    !tool_session_stream(&p.s, o, true, p.block_size, o->cyclic ? 1 : o->blocks))
@@ -465,6 +482,10 @@ static const struct tool_cmd_opt play_opts[] = {
 	  "SIGTERM arrives; N and B then describe the waveform, T how long it "
 	  "played" },
 	{ TOOL_OPT_SECONDS, "with --cyclic: stop after S seconds" },
+	{ TOOL_OPT_PREFILL, "start the converter once K blocks are written to "
+	  "the board, or the input ended (1..--blocks; default: every block, "
+	  "so a stall of the link costs the whole buffer's lead before the "
+	  "converter runs dry, not one block's)" },
 	{ TOOL_OPT_DELAY_MS, "wait MS milliseconds before sending each block "
 	  "(a deliberately slow producer)" },
 	{ TOOL_OPT_NO_PROGRESS, NULL },

@@ -169,14 +169,20 @@ static int opt_block_size(struct tool_opts *o, const char *arg)
 	return 0;
 }
 
-static int opt_blocks(struct tool_opts *o, const char *arg)
+/* A number of blocks, 1..256 (the protocol's block count limit). */
+static int parse_blocks(const char *arg, unsigned int *out)
 {
 	uint64_t v;
 
 	if (parse_size(arg, &v, 1000) || v < 1 || v > 256)
 		return -EINVAL;
-	o->blocks = (unsigned int)v;
+	*out = (unsigned int)v;
 	return 0;
+}
+
+static int opt_blocks(struct tool_opts *o, const char *arg)
+{
+	return parse_blocks(arg, &o->blocks);
 }
 
 static int opt_output(struct tool_opts *o, const char *arg)
@@ -246,6 +252,11 @@ static int opt_delay_ms(struct tool_opts *o, const char *arg)
 		return -EINVAL;
 	o->delay_ms = (unsigned int)v;
 	return 0;
+}
+
+static int opt_prefill(struct tool_opts *o, const char *arg)
+{
+	return parse_blocks(arg, &o->prefill);
 }
 
 static int opt_no_progress(struct tool_opts *o, const char *arg)
@@ -343,6 +354,9 @@ static const struct tool_option options[TOOL_OPT_COUNT] = {
 		"the same as --verify ramp", NULL, opt_verify_ramp },
 	[TOOL_OPT_DELAY_MS] = { "delay-ms", 0, "MS",
 		"pause MS milliseconds at every block", NULL, opt_delay_ms },
+	[TOOL_OPT_PREFILL] = { "prefill", 0, "K",
+		"start the converter once K blocks are on the board, 1..--blocks "
+		"(default: every block)", " (1..256)", opt_prefill },
 	[TOOL_OPT_NO_PROGRESS] = { "no-progress", 0, NULL,
 		"no progress line even on a terminal", NULL, opt_no_progress },
 	[TOOL_OPT_BUFFER] = { "buffer", 0, NULL,

@@ -57,6 +57,7 @@ enum tool_opt {
 	TOOL_OPT_VERIFY,
 	TOOL_OPT_VERIFY_RAMP,
 	TOOL_OPT_DELAY_MS,
+	TOOL_OPT_PREFILL,
 	TOOL_OPT_NO_PROGRESS,
 	TOOL_OPT_BUFFER,
 	TOOL_OPT_OUTPUT_CHANNEL,
@@ -88,6 +89,7 @@ struct tool_opts {
 	bool cyclic;
 	enum tool_pattern verify;	/* --verify, --verify-ramp */
 	unsigned int delay_ms;
+	unsigned int prefill;		/* play --prefill; 0: every block */
 	bool no_progress;
 	bool buffer_attr;
 	bool output_channel;

@@ -342,12 +342,14 @@ class Device:
         return mask.value
 
     def stream(self, channels=None, block_size=1 << 20, blocks=8, mode="exclusive",
-               start=True):
+               start=True, prefill=None):
         """Opens a stream on channels (ids or names; None: all of the
         device's direction): an InputStream on an ADC, an OutputStream on a
         DAC. block_size in bytes (a multiple of the page size and of the
         scan size), blocks 1..256; mode (ADC): "exclusive", "fanout" or
-        "shard" (see iiofab_stream_open_mode). Started unless start=False."""
+        "shard" (see iiofab_stream_open_mode); prefill (DAC): the converter
+        starts once that many blocks are on the board, 1..blocks (None: 1;
+        see iiofab_stream_set_prefill). Started unless start=False."""
         if self.kind == "other":
             raise ValueError("iiofab: %s is neither an ADC nor a DAC" % self.id)
         for name, v in (("block_size", block_size), ("blocks", blocks)):
@@ -357,9 +359,22 @@ class Device:
             raise ValueError("iiofab: mode must be one of %s, not %r" % (", ".join(MODES), mode))
         if self.is_output and mode != "exclusive":
             raise ValueError("iiofab: a DAC stream has one host: mode %r is for ADCs" % mode)
+        if prefill is not None:
+            if not self.is_output:
+                raise ValueError("iiofab: prefill is for DAC streams, not %s" % self.id)
+            if isinstance(prefill, bool) or not isinstance(prefill, int) or \
+                    not 0 < prefill <= blocks:
+                raise ValueError("iiofab: prefill must be an int in 1..%d, not %r"
+                                 % (blocks, prefill))
         mask = self.channel_mask(channels)
         cls = OutputStream if self.is_output else InputStream
         s = cls(self, mask, block_size, blocks, MODES[mode])
+        if prefill is not None:
+            try:
+                s._check(lib.iiofab_stream_set_prefill(s._handle(), prefill), "set prefill")
+            except BaseException:
+                s.close()
+                raise
         if start:
             try:
                 s.start()

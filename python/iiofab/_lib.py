@@ -119,6 +119,7 @@ _PROTOTYPES = {
     "iiofab_stream_get_free": (_I, [_P, _I, c_void_pp]),
     "iiofab_stream_submit": (_I, [_P, _I, _Z, _U]),
     "iiofab_stream_drain": (_I, [_P, _I]),
+    "iiofab_stream_set_prefill": (_I, [_P, _U]),
     "iiofab_stream_fd": (_I, [_P]),
     "iiofab_stream_get_scan_bytes": (_Z, [_P]),
     "iiofab_stream_get_block_size": (_Z, [_P]),

@@ -181,7 +181,9 @@ class sink(gr.sync_block):
 
     def start(self):
         bs, n = self._args
-        self._stream = self._dev.stream(self._channels, block_size=bs, blocks=n)
+        # Started with every block queued: the flowgraph's first stalls
+        # then cost the buffer's lead, not the converter's first block.
+        self._stream = self._dev.stream(self._channels, block_size=bs, blocks=n, prefill=n)
         return True
 
     def stop(self):

@@ -78,6 +78,10 @@ def _device(kind):
     ("input", {"blocks": -1}),
     ("input", {"mode": "broadcast"}),
     ("output", {"mode": "fanout"}),
+    ("input", {"prefill": 1}),
+    ("output", {"blocks": 4, "prefill": 5}),
+    ("output", {"prefill": 0}),
+    ("output", {"prefill": True}),
     ("other", {}),
 ])
 def test_stream_argument_checks(kind, kwargs):

@@ -381,6 +381,104 @@ static void test_drain_waits_for_credits(void **state)
 	t_env_fini(&e);
 }
 
+/*
+ * With a prefill, submits are WRITTEN at once but announced in one SUBMIT
+ * behind all their WRITEs once that many are in, so the converter starts
+ * with them all queued; later submits go alone. The hold ends early where
+ * waiting for it could only stall: no credit in hand, a drain, a cyclic
+ * submit.
+ */
+static void test_prefill(void **state)
+{
+	struct consumer c;
+	unsigned int posts;
+	uint8_t *slot[3];
+	void *data;
+	struct t_env e;
+
+	(void)state;
+	t_env_connect(&e);
+	t_env_open(&e, true, T_BLOCK, 4);
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 0), -EINVAL);
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 5), -EINVAL);
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 3), 0);
+	posts = t_xp_posts(e.xp);
+	for (int b = 0; b < 3; b++) {
+		slot[b] = get_free(&e, b);
+		fill(slot[b], T_BLOCK, (uint64_t)b * T_SCANS);
+		assert_int_equal(iiofab_stream_submit(e.s, b, T_BLOCK, 0), 0);
+		assert_int_equal(e.board.submit_msgs, b < 2 ? 0 : 1);
+	}
+	assert_int_equal(t_xp_posts(e.xp), posts + 4);
+	for (int b = 0; b < 3; b++)
+		t_board_expect_write(&e, t_xp_post(e.xp, posts + (unsigned int)b), (uint32_t)b,
+				     slot[b], T_BLOCK);
+	assert_int_equal(e.board.submit_sizes[0], 3);
+	while (t_xp_oldest(e.xp))
+		t_xp_complete_next(e.xp, 0);
+	for (uint32_t b = 0; b < 3; b++) {
+		check_submit(&e.board, b, b, T_BLOCK, 0);
+		assert_memory_equal(board_block(&e, b), slot[b], T_BLOCK);
+	}
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 2), -EBUSY);
+	get_free(&e, 3);
+	assert_int_equal(iiofab_stream_submit(e.s, 3, T_BLOCK, 0), 0);
+	assert_int_equal(e.board.submit_msgs, 2);
+	assert_int_equal(e.board.submit_sizes[1], 1);
+	t_board_free(&e.board, (const uint32_t[]){ 0, 1, 2, 3 }, 4);
+	t_env_fini(&e);
+
+	/* Every credit taken, two held: waiting for a free block sends them. */
+	t_env_connect(&e);
+	t_env_open(&e, true, T_BLOCK, 4);
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 4), 0);
+	for (int b = 0; b < 4; b++)
+		get_free(&e, b);
+	for (int b = 0; b < 2; b++)
+		assert_int_equal(iiofab_stream_submit(e.s, b, T_BLOCK, 0), 0);
+	assert_int_equal(e.board.submit_msgs, 0);
+	assert_int_equal(iiofab_stream_get_free(e.s, 0, &data), -EAGAIN);
+	assert_int_equal(e.board.submit_msgs, 1);
+	assert_int_equal(e.board.submit_sizes[0], 2);
+	/* A cyclic submit starts at once, with what was held before it. */
+	t_board_free(&e.board, (const uint32_t[]){ 0, 1 }, 2);
+	t_env_fini(&e);
+	t_env_connect(&e);
+	t_env_open(&e, true, T_BLOCK, 4);
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 4), 0);
+	get_free(&e, 0);
+	get_free(&e, 1);
+	assert_int_equal(iiofab_stream_submit(e.s, 0, T_BLOCK, 0), 0);
+	assert_int_equal(iiofab_stream_submit(e.s, 1, T_BLOCK, IIOFAB_SUBMIT_CYCLIC), 0);
+	assert_int_equal(e.board.submit_msgs, 1);
+	assert_int_equal(e.board.submit_sizes[0], 2);
+	check_submit(&e.board, 1, 1, T_BLOCK, IIOFAB_WIRE_SUBMIT_CYCLIC);
+	t_board_free(&e.board, (const uint32_t[]){ 0 }, 1);
+	t_env_fini(&e);
+
+	/* A drain sends what is held and waits for it. */
+	t_env_connect(&e);
+	t_env_open(&e, true, T_BLOCK, 4);
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 4), 0);
+	get_free(&e, 0);
+	assert_int_equal(iiofab_stream_submit(e.s, 0, T_BLOCK, 0), 0);
+	assert_int_equal(e.board.submit_msgs, 0);
+	c = (struct consumer){ .e = &e };
+	e.board.on_wait = consume_one;
+	e.board.wait_arg = &c;
+	assert_int_equal(iiofab_stream_drain(e.s, 1000), 0);
+	assert_int_equal(e.board.submit_msgs, 1);
+	assert_int_equal(stats_of(&e).consumed_blocks, 1);
+	e.board.on_wait = NULL;
+	t_env_fini(&e);
+
+	/* Not for input streams. */
+	t_env_connect(&e);
+	t_env_open(&e, false, T_BLOCK, 4);
+	assert_int_equal(iiofab_stream_set_prefill(e.s, 1), -EINVAL);
+	t_env_fini(&e);
+}
+
 /* The board gives block 0 back at the first wait, the SUBMIT's slot at the second. */
 static void consume_then_ack(struct t_board *b, void *arg)
 {
@@ -538,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_free_before_submit_left),
 		cmocka_unit_test(test_drain_waits_for_credits),
 		cmocka_unit_test(test_drain_waits_for_unsent_submit),
+		cmocka_unit_test(test_prefill),
 		cmocka_unit_test(test_credit_before_write_completes),
 		cmocka_unit_test(test_underruns),
 		cmocka_unit_test(test_close_drains_then_stops),
