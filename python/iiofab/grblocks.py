@@ -11,6 +11,8 @@ source: an ADC stream, one output per channel (as gr-iio's source), each
 sink: a DAC stream, one input per channel; samples are gathered into the
     stream's registered blocks and submitted when a block is full, and the
     rest at stop, which drains before it closes.
+Both close their connection at stop, and a flowgraph started again opens
+the same device and channels anew.
 """
 import sys
 
@@ -52,6 +54,30 @@ def _open_device(uri, psk_file, device, channels, timeout, type_name, what):
         raise
 
 
+def _reopen(block, what):
+    """A flowgraph started again after a stop (which closed the
+    connection): the same device and channels on a new connection."""
+    if block._ctx is not None:
+        return
+    ctx, dev, chans, dtypes = _open_device(*block._where, what)
+    if [c.id for c in chans] != block._channels or dtypes != block._dtypes:
+        ctx.close()
+        raise ValueError("iiofab %s: %s no longer has the channels %s of this flowgraph"
+                         % (what, block._where[2], ", ".join(block._channels)))
+    block._ctx, block._dev = ctx, dev
+
+
+def _open_stream(block, **kwargs):
+    """The block's stream; its connection is closed if that fails, since a
+    block whose start() raised is not stopped."""
+    try:
+        return block._dev.stream(block._channels, **kwargs)
+    except BaseException:
+        block._ctx.close()
+        block._ctx = None
+        raise
+
+
 def _signature(chans, type_name, what):
     """One numpy type per channel, host order; the GRC type must match."""
     dtypes = [c.format.dtype.newbyteorder("=") for c in chans]
@@ -73,10 +99,10 @@ def _column(stream, view, index, channel_id):
 class source(gr.sync_block):
     def __init__(self, uri, device, channels=(), block_size=1 << 20, blocks=8,
                  mode="exclusive", psk_file="", samples=0, type="short", timeout=5.0):
-        self._ctx, self._dev, chans, dtypes = _open_device(uri, psk_file, device, channels,
-                                                           timeout, type, "source")
+        self._where = (uri, psk_file, device, channels, timeout, type)
+        self._ctx, self._dev, chans, dtypes = _open_device(*self._where, "source")
         gr.sync_block.__init__(self, name="iiofab_source", in_sig=None, out_sig=dtypes)
-        self._channels = [c.id for c in chans]
+        self._channels, self._dtypes = [c.id for c in chans], dtypes
         self._args = (block_size, blocks, mode)
         self._limit = samples
         self._timeout = timeout
@@ -92,8 +118,12 @@ class source(gr.sync_block):
         self.stream_stats = None
 
     def start(self):
+        """Also after a stop: a new connection and stream, samples counted
+        from 0 again."""
         bs, n, mode = self._args
-        self._stream = self._dev.stream(self._channels, block_size=bs, blocks=n, mode=mode)
+        _reopen(self, "source")
+        self._produced, self.error = 0, None
+        self._stream = _open_stream(self, block_size=bs, blocks=n, mode=mode)
         return True
 
     def stop(self):
@@ -166,10 +196,10 @@ class source(gr.sync_block):
 class sink(gr.sync_block):
     def __init__(self, uri, device, channels=(), block_size=1 << 20, blocks=8,
                  psk_file="", type="short", timeout=5.0):
-        self._ctx, self._dev, chans, dtypes = _open_device(uri, psk_file, device, channels,
-                                                           timeout, type, "sink")
+        self._where = (uri, psk_file, device, channels, timeout, type)
+        self._ctx, self._dev, chans, dtypes = _open_device(*self._where, "sink")
         gr.sync_block.__init__(self, name="iiofab_sink", in_sig=dtypes, out_sig=None)
-        self._channels = [c.id for c in chans]
+        self._channels, self._dtypes = [c.id for c in chans], dtypes
         self._args = (block_size, blocks)
         self._timeout = timeout
         self._stream = None
@@ -180,10 +210,13 @@ class sink(gr.sync_block):
         self.stream_stats = None
 
     def start(self):
+        """Also after a stop: a new connection and stream."""
         bs, n = self._args
+        _reopen(self, "sink")
+        self.error = None
         # Started with every block queued: the flowgraph's first stalls
         # then cost the buffer's lead, not the converter's first block.
-        self._stream = self._dev.stream(self._channels, block_size=bs, blocks=n, prefill=n)
+        self._stream = _open_stream(self, block_size=bs, blocks=n, prefill=n)
         return True
 
     def stop(self):
