@@ -228,18 +228,24 @@ def do_roundtrip(ctx, uri, keyfile, src):
           % (tagged, unread, lib_lost), tagged + unread == lib_lost == 0)
 
 
-def do_losstags(ctx, uri, keyfile):
+def _counter_flowgraph(ctx, uri, keyfile, rate, samples, delay):
+    """The ADC's 4-channel counter at rate into a tag collector that
+    sleeps delay s per call: the top block, the source, the collector."""
     from gnuradio import gr
     import iiofab.grblocks
-    adc = ctx.device(ADC)
-    set_attrs(adc, sampling_frequency=2000000, pattern="counter")
+    set_attrs(ctx.device(ADC), sampling_frequency=rate, pattern="counter")
     tb = gr.top_block()
     src = iiofab.grblocks.source(uri, ADC, ["voltage0", "voltage1", "voltage2", "voltage3"],
                                  block_size=64 * 1024, blocks=8, psk_file=keyfile,
-                                 samples=1000000)
-    collect = _tag_collector()(0.02)
+                                 samples=samples)
+    collect = _tag_collector()(delay)
     for port in range(4):
         tb.connect((src, port), (collect, port))
+    return tb, src, collect
+
+
+def do_losstags(ctx, uri, keyfile):
+    tb, src, collect = _counter_flowgraph(ctx, uri, keyfile, 2000000, 1000000, 0.02)
     tb.start()
     tb.wait()
     lib_lost = src.stream_stats["lost_samples"]
@@ -273,17 +279,7 @@ def do_stall(ctx, uri, keyfile):
 
 
 def do_restart(ctx, uri, keyfile):
-    from gnuradio import gr
-    import iiofab.grblocks
-    adc = ctx.device(ADC)
-    set_attrs(adc, sampling_frequency=200000, pattern="counter")
-    tb = gr.top_block()
-    src = iiofab.grblocks.source(uri, ADC, ["voltage0", "voltage1", "voltage2", "voltage3"],
-                                 block_size=64 * 1024, blocks=8, psk_file=keyfile,
-                                 samples=100000)
-    collect = _tag_collector()(0)
-    for port in range(4):
-        tb.connect((src, port), (collect, port))
+    tb, src, collect = _counter_flowgraph(ctx, uri, keyfile, 200000, 100000, 0)
     runs = []
     for _ in range(2):
         tb.start()
