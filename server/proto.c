@@ -211,7 +211,13 @@ static void keepalive(struct srv_client *cl, const struct timespec *now)
 	unsigned int slot;
 	void *buf;
 
-	if (idle < SRV_KEEPALIVE_MS)
+	/*
+	 * Ticks land a little before or after whole seconds since the last
+	 * send; taken strictly, an early tick would put the keepalive off to
+	 * the next one, 4 s into a silence, and the dead-host deadline
+	 * behind it past its documented 20 s. The tick nearest 3 s sends it.
+	 */
+	if (idle + SRV_TICK_MS / 2 < SRV_KEEPALIVE_MS)
 		return;
 	buf = srv_xport_send_buf(cl->x, &slot);
 	if (!buf)

@@ -55,8 +55,8 @@ static void update_timer(struct srv *srv)
 	/* Only half-open handshakes and streams (keepalive) need a clock; a
 	 * server without either sleeps. */
 	if (want) {
-		its.it_value.tv_sec = 1;
-		its.it_interval.tv_sec = 1;
+		its.it_value.tv_sec = SRV_TICK_MS / 1000;
+		its.it_interval.tv_sec = SRV_TICK_MS / 1000;
 	}
 	if (timerfd_settime(srv->timerfd, 0, &its, NULL) == 0)
 		srv->timer_on = want;

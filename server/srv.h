@@ -40,6 +40,7 @@
 
 #define SRV_CTRL_SIZE	IIOFAB_WIRE_MAX_MSG
 #define SRV_HANDSHAKE_MS 30000	/* generous: a client under valgrind on an emulated host is slow */
+#define SRV_TICK_MS 1000	/* the clock of keepalives and deadlines */
 /*
  * A client with a stream and nothing sent to it for this long gets a
  * KEEPALIVE event: RC retries then notice a host that vanished without a
