@@ -45,8 +45,7 @@ struct dac {
 	struct iiofab_wire_submit_entry *sub_q;	/* not yet in a SUBMIT */
 	unsigned int n_sub;
 	uint64_t consumed;		/* credits returned after a submit */
-	unsigned int prefill;		/* blocks held back before the first SUBMIT */
-	bool primed;			/* the first SUBMIT has been let go */
+	unsigned int prefill;		/* entries held back until the first SUBMIT */
 	struct iiofab_msg_submit sub_msg;	/* encode scratch */
 };
 
@@ -96,7 +95,7 @@ static void flush_submits(struct iiofab_stream *s)
 	struct iiofab_msg_submit *m = &d->sub_msg;
 	int ret;
 
-	if (!d->n_sub || (!d->primed && d->n_sub < d->prefill))
+	if (!d->n_sub || d->n_sub < d->prefill)
 		return;
 	m->stream_id = s->id;
 	m->count = (uint16_t)d->n_sub;
@@ -112,7 +111,7 @@ static void flush_submits(struct iiofab_stream *s)
 	for (unsigned int i = 0; i < d->n_sub; i++)
 		d->blocks[d->sub_q[i].block].unsent = false;
 	d->n_sub = 0;
-	d->primed = true;
+	d->prefill = 0;
 	s->stats.submits_sent++;
 }
 
@@ -410,7 +409,7 @@ int iiofab_stream_set_prefill(struct iiofab_stream *s, unsigned int blocks)
 {
 	if (s->ops != &dac_ops || !blocks || blocks > s->block_count)
 		return -EINVAL;
-	if (dac_of(s)->primed)
+	if (s->stats.submits_sent)
 		return -EBUSY;
 	dac_of(s)->prefill = blocks;
 	return 0;

@@ -29,6 +29,7 @@ struct t_arena {
 	int fds[T_MAX_BLOCKS];
 	unsigned int count;
 	size_t block;
+	size_t len;	/* of the mapping */
 };
 
 static int t_udmabuf(int memfd, size_t off, size_t size)
@@ -49,7 +50,7 @@ static void t_arena_free(struct t_arena *a)
 	for (unsigned int i = 0; i < a->count; i++)
 		close(a->fds[i]);
 	if (a->map && a->map != MAP_FAILED)
-		munmap(a->map, a->count * a->block);
+		munmap(a->map, a->len);
 	if (a->memfd >= 0)
 		close(a->memfd);
 }
@@ -60,6 +61,7 @@ static int t_arena_make(struct t_arena *a, unsigned int count, size_t block)
 
 	memset(a, 0, sizeof(*a));
 	a->block = block;
+	a->len = len;
 	a->memfd = memfd_create("t_dmabuf_mr", MFD_ALLOW_SEALING | MFD_CLOEXEC);
 	if (a->memfd < 0 || ftruncate(a->memfd, (off_t)len) ||
 	    fcntl(a->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW))
